@@ -1,0 +1,27 @@
+# The two commands of the README:
+#   make lab    set everything up and open the series in JupyterLab
+#   make test   set everything up and run every test (unit tests + every notebook via nbval)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: lab test setup strip
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"
+	DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
+
+# strip outputs from the notebooks before a commit (the test command refuses notebooks with outputs)
+strip: $(BIN)/python
+	$(BIN)/python -m pip install --quiet nbstripout
+	$(BIN)/nbstripout notebooks/*.ipynb

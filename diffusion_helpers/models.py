@@ -1,0 +1,241 @@
+"""Noise predictors eps_theta(x_t, t[, y]): an MLP for 2D points and a small U-Net for images.
+
+Both take x_t, integer timesteps t (B,) and, when built with ``num_classes``, class labels y (B,).
+y = None means "no label": the null label ``model.null_label`` (= num_classes) for every sample,
+which classifier-free guidance needs (Ho & Salimans 2022).
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._checks import check_float_tensor, check_int, check_labels, check_timesteps
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """Transformer position encoding of the timestep (Vaswani et al. 2017, sec. 3.5; DDPM app. B):
+
+    emb(t)_i = sin(t * w_i), emb(t)_{i + d/2} = cos(t * w_i),  w_i = 10000^(-i / (d/2)).
+
+    Input t (B,) integers or floats; output (B, dim).
+    """
+
+    def __init__(self, dim, max_period=10000.0):
+        super().__init__()
+        self.dim = check_int("dim", dim, low=2)
+        if dim % 2:
+            raise ValueError(f"dim must be even, got {dim}")
+        half = dim // 2
+        self.register_buffer("frequencies", torch.exp(-math.log(max_period) * torch.arange(half) / half), persistent=False)
+
+    def forward(self, t):
+        angles = t.float()[:, None] * self.frequencies[None, :]
+        return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class _Conditioning(nn.Module):
+    """Shared by both models: checks (x, t, y) and embeds t (and y) into one vector (B, emb_dim)."""
+
+    def __init__(self, time_dim, emb_dim, num_classes):
+        super().__init__()
+        self.num_classes = num_classes
+        self.time_embedding = nn.Sequential(
+            SinusoidalTimeEmbedding(time_dim), nn.Linear(time_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        # One extra row: the null label, index num_classes.
+        self.class_embedding = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
+
+    def forward(self, x, t, y):
+        t = check_timesteps(t, x.shape[0], None, device=x.device)
+        emb = self.time_embedding(t)
+        if self.class_embedding is None:
+            if y is not None:
+                raise ValueError("this model was built without num_classes, so y must be None")
+            return emb
+        y = check_labels(y, x.shape[0], self.num_classes)
+        if y is None:
+            y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long)
+        return emb + self.class_embedding(y.to(x.device))
+
+
+class MLPDenoiser(nn.Module):
+    """A residual MLP that predicts the noise of D-dimensional points: eps_theta(x_t, t[, y]).
+
+    Args:
+        data_dim: D (2 for the toy sets).
+        hidden_dim: width of every layer.
+        num_blocks: residual blocks h <- h + W2 silu(W1 silu(h + emb)).
+        time_dim: size of the sinusoidal time embedding.
+        num_classes: None for an unconditional model, else the number of classes (plus a null label).
+    Shapes: x (B, D), t (B,), y (B,) or None -> (B, D).
+    """
+
+    def __init__(self, data_dim=2, hidden_dim=128, num_blocks=3, time_dim=32, num_classes=None):
+        super().__init__()
+        self.config = dict(data_dim=check_int("data_dim", data_dim, low=1),
+                           hidden_dim=check_int("hidden_dim", hidden_dim, low=1),
+                           num_blocks=check_int("num_blocks", num_blocks, low=0),
+                           time_dim=time_dim,
+                           num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1))
+        self.null_label = num_classes
+        self.conditioning = _Conditioning(time_dim, hidden_dim, num_classes)
+        self.input = nn.Linear(data_dim, hidden_dim)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.SiLU(), nn.Linear(hidden_dim, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, hidden_dim))
+            for _ in range(num_blocks))
+        self.output = nn.Sequential(nn.SiLU(), nn.Linear(hidden_dim, data_dim))
+
+    def forward(self, x, t, y=None):
+        check_float_tensor("x", x, min_dim=2, last_dims=(self.config["data_dim"],))
+        emb = self.conditioning(x, t, y)
+        h = self.input(x)
+        for block in self.blocks:
+            h = h + block(h + emb)
+        return self.output(h)
+
+
+def _group_norm(channels):
+    return nn.GroupNorm(math.gcd(8, channels), channels)
+
+
+class ResidualBlock(nn.Module):
+    """GroupNorm -> SiLU -> conv, plus the embedding, GroupNorm -> SiLU -> dropout -> conv, plus a skip.
+
+    Shapes: x (B, C_in, H, W), emb (B, emb_dim) -> (B, C_out, H, W).
+    """
+
+    def __init__(self, in_channels, out_channels, emb_dim, dropout=0.0):
+        super().__init__()
+        self.norm1, self.conv1 = _group_norm(in_channels), nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.emb_proj = nn.Linear(emb_dim, out_channels)
+        self.norm2, self.conv2 = _group_norm(out_channels), nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.dropout = nn.Dropout(dropout)
+        self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
+
+    def forward(self, x, emb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb_proj(F.silu(emb))[:, :, None, None]
+        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        return h + self.skip(x)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over the H*W positions, with a residual. (B, C, H, W) -> same."""
+
+    def __init__(self, channels, num_heads=4):
+        super().__init__()
+        self.num_heads = num_heads
+        self.norm = _group_norm(channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, 1)
+        self.proj = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(B, 3, self.num_heads, C // self.num_heads, H * W).unbind(1)
+        out = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
+        return x + self.proj(out.transpose(-1, -2).reshape(B, C, H, W))
+
+
+class UNet(nn.Module):
+    """A small U-Net noise predictor for 28x28 (or 32x32) images, after DDPM's (Ho et al. 2020, app. B).
+
+    Each resolution has ``num_res_blocks`` residual blocks; the resolution halves between levels
+    (28 -> 14 -> 7 with three levels); the decoder mirrors the encoder and concatenates its
+    feature maps (skip connections). Attention runs at the lowest resolution if ``attention``.
+
+    Args:
+        in_channels: 1 for MNIST, 3 for RGB.
+        base_channels: channels at full resolution; level i has base_channels * channel_mults[i].
+        channel_mults: one multiplier a level.
+        num_res_blocks: residual blocks a level.
+        num_classes: None (unconditional) or the number of classes (adds a null label).
+        attention: self-attention in the middle, at the lowest resolution.
+        dropout: dropout inside the residual blocks.
+    Shapes: x (B, C, H, W) with H, W divisible by 2^(levels-1); t (B,); y (B,) or None -> (B, C, H, W).
+    """
+
+    def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1,
+                 num_classes=None, attention=True, dropout=0.0):
+        super().__init__()
+        channel_mults = tuple(check_int("channel_mults entries", m, low=1) for m in channel_mults)
+        self.config = dict(in_channels=check_int("in_channels", in_channels, low=1),
+                           base_channels=check_int("base_channels", base_channels, low=8),
+                           channel_mults=list(channel_mults),
+                           num_res_blocks=check_int("num_res_blocks", num_res_blocks, low=1),
+                           num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
+                           attention=bool(attention), dropout=float(dropout))
+        self.null_label = num_classes
+        emb_dim = 4 * base_channels
+        self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
+        self.conv_in = nn.Conv2d(in_channels, base_channels, 3, padding=1)
+
+        widths = [base_channels * m for m in channel_mults]
+        self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+        skip_channels, channels = [base_channels], base_channels
+        for level, width in enumerate(widths):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks):
+                blocks.append(ResidualBlock(channels, width, emb_dim, dropout))
+                channels = width
+                skip_channels.append(channels)
+            self.down.append(blocks)
+            last = level == len(widths) - 1
+            self.downsample.append(nn.Identity() if last else nn.Conv2d(channels, channels, 3, stride=2, padding=1))
+            if not last:
+                skip_channels.append(channels)
+
+        self.mid1 = ResidualBlock(channels, channels, emb_dim, dropout)
+        self.mid_attention = SelfAttention(channels) if attention else nn.Identity()
+        self.mid2 = ResidualBlock(channels, channels, emb_dim, dropout)
+
+        self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        for level, width in reversed(list(enumerate(widths))):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks + 1):
+                blocks.append(ResidualBlock(channels + skip_channels.pop(), width, emb_dim, dropout))
+                channels = width
+            self.up.append(blocks)
+            self.upsample.append(nn.Identity() if level == 0 else nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(channels, channels, 3, padding=1)))
+        self.conv_out = nn.Sequential(_group_norm(channels), nn.SiLU(), nn.Conv2d(channels, in_channels, 3, padding=1))
+        nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting zero noise: a calm first loss
+        nn.init.zeros_(self.conv_out[-1].bias)
+
+    def forward(self, x, t, y=None):
+        check_float_tensor("x", x, min_dim=4)
+        if x.dim() != 4 or x.shape[1] != self.config["in_channels"]:
+            raise ValueError(f"x must have shape (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
+        factor = 2 ** (len(self.config["channel_mults"]) - 1)
+        if x.shape[-1] % factor or x.shape[-2] % factor:
+            raise ValueError(f"x's height and width must be divisible by {factor}, got {tuple(x.shape[-2:])}")
+        emb = self.conditioning(x, t, y)
+        h = self.conv_in(x)
+        skips = [h]
+        for blocks, downsample in zip(self.down, self.downsample):
+            for block in blocks:
+                h = block(h, emb)
+                skips.append(h)
+            if not isinstance(downsample, nn.Identity):
+                h = downsample(h)
+                skips.append(h)
+        h = self.mid2(self.mid_attention(self.mid1(h, emb)), emb)
+        for blocks, upsample in zip(self.up, self.upsample):
+            for block in blocks:
+                h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            h = upsample(h)
+        return self.conv_out(h)
+
+
+MODEL_CLASSES = {"MLPDenoiser": MLPDenoiser, "UNet": UNet}
+
+
+def build_model(class_name, config):
+    """Rebuild a model from its class name and ``model.config`` (as stored in checkpoints)."""
+    if class_name not in MODEL_CLASSES:
+        raise ValueError(f"model class must be one of {sorted(MODEL_CLASSES)}, got {class_name!r}")
+    return MODEL_CLASSES[class_name](**config)
+
+
+def count_parameters(model):
+    """The number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

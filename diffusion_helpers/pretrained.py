@@ -1,0 +1,131 @@
+"""Checkpoints: save and load a model with its metadata, verified by a SHA-256 digest; the
+shipped pretrained weights.
+
+A checkpoint is a torch.save file holding {"metadata", "state_dict", "sha256"}; the digest covers
+the metadata and every tensor's bytes, so a corrupted or truncated file is refused.
+"""
+import hashlib
+import json
+import os
+
+import torch
+
+from . import __version__
+from .models import build_model
+from .schedules import NoiseSchedule
+
+FORMAT = "diffusion_helpers-checkpoint-1"
+WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
+
+# The shipped checkpoints. "sha256" is the digest of the whole file; None until the file ships.
+PRETRAINED = {
+    "mnist": dict(file="mnist.pt", sha256=None,
+                  description="unconditional U-Net for 28x28 MNIST digits (DDPM, linear schedule, T=1000)"),
+    "mnist-cond": dict(file="mnist-cond.pt", sha256=None,
+                       description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
+}
+
+
+def _digest(metadata, state_dict):
+    sha = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode())
+    for key in sorted(state_dict):
+        tensor = state_dict[key].detach().cpu().contiguous()
+        sha.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        sha.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return sha.hexdigest()
+
+
+def save_checkpoint(path, model, schedule, data, training=None, final_loss=None):
+    """Save ``model`` (an MLPDenoiser or UNet) with what it takes to rebuild and judge it.
+
+    Args:
+        path: file to write (parent folders are created).
+        model: the trained model; its class name and ``model.config`` are stored.
+        schedule: the NoiseSchedule it was trained with.
+        data: a short description of the training data, e.g. "MNIST train, 60,000 digits".
+        training: the training budget and options, a dict of plain values (steps, minutes, ...).
+        final_loss: the loss at the end of training.
+    Returns the metadata dict that was stored.
+    """
+    if not hasattr(model, "config"):
+        raise TypeError(f"model must be a diffusion_helpers model with a .config, got {type(model).__name__}")
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    metadata = {"format": FORMAT, "model_class": type(model).__name__, "model_config": model.config,
+                "schedule": schedule.config(), "data": str(data), "training": dict(training or {}),
+                "final_loss": None if final_loss is None else float(final_loss),
+                "package_version": __version__, "torch_version": str(torch.__version__)}
+    state_dict = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save({"metadata": metadata, "state_dict": state_dict, "sha256": _digest(metadata, state_dict)}, path)
+    return metadata
+
+
+def load_checkpoint(path, device="cpu"):
+    """Load a checkpoint written by ``save_checkpoint``.
+
+    Returns (model in eval mode on ``device``, NoiseSchedule, metadata dict).
+    Raises FileNotFoundError if ``path`` does not exist and ValueError if the file is not a
+    checkpoint, is truncated, or its digest does not match (corrupted).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"checkpoint {path} is corrupted or truncated and cannot be read ({type(error).__name__})") from None
+    if not isinstance(payload, dict) or set(payload) != {"metadata", "state_dict", "sha256"} \
+            or payload["metadata"].get("format") != FORMAT:
+        raise ValueError(f"{path} is not a diffusion_helpers checkpoint (format {FORMAT})")
+    metadata, state_dict = payload["metadata"], payload["state_dict"]
+    if _digest(metadata, state_dict) != payload["sha256"]:
+        raise ValueError(f"checkpoint {path} is corrupted: its SHA-256 digest does not match its contents")
+    model = build_model(metadata["model_class"], metadata["model_config"])
+    model.load_state_dict(state_dict)
+    return model.eval().to(device), NoiseSchedule.from_config(metadata["schedule"]), metadata
+
+
+def file_sha256(path):
+    """SHA-256 of a file's bytes, as hex."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def list_pretrained():
+    """The shipped checkpoints: a list of dicts with name, description, available, size_mb, and,
+    when the file ships, what data and budget trained it and its final loss."""
+    rows = []
+    for name, entry in PRETRAINED.items():
+        path = os.path.join(WEIGHTS_DIR, entry["file"])
+        row = {"name": name, "description": entry["description"], "available": os.path.isfile(path), "size_mb": None}
+        if row["available"]:
+            row["size_mb"] = round(os.path.getsize(path) / 1e6, 2)
+            metadata = load_checkpoint(path)[2]
+            row.update(data=metadata["data"], training=metadata["training"], final_loss=metadata["final_loss"])
+        rows.append(row)
+    return rows
+
+
+def load_pretrained(name, device="cpu"):
+    """Load a shipped checkpoint: ``model, schedule = load_pretrained("mnist")``.
+
+    names: "mnist" (unconditional) and "mnist-cond" (class-conditional with a null label).
+    The file's SHA-256 is checked against the one recorded when it was shipped.
+    Returns (model in eval mode on ``device``, NoiseSchedule).
+    """
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained name {name!r}; known names: {sorted(PRETRAINED)}")
+    entry = PRETRAINED[name]
+    path = os.path.join(WEIGHTS_DIR, entry["file"])
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"the weights for {name!r} are not shipped in this version ({path} is missing); "
+            "train your own with dh.train and save them with dh.save_checkpoint")
+    if entry["sha256"] is not None and file_sha256(path) != entry["sha256"]:
+        raise ValueError(f"{path} does not match the SHA-256 recorded for {name!r}: the file is corrupted or replaced")
+    model, schedule, _ = load_checkpoint(path, device)
+    return model, schedule

@@ -1,0 +1,205 @@
+"""Beta schedules and the forward (noising) process of DDPM.
+
+Indexing: timesteps are 0-based, as in Hugging Face diffusers. Index ``t`` in [0, T) is the
+paper's step t+1, so ``alphas_cumprod[0] = 1 - betas[0]`` is the signal left after one step and
+``alphas_cumprod[T-1]`` after all T steps.
+"""
+import math
+
+import torch
+
+from ._checks import check_choice, check_float_tensor, check_int, check_number, check_timesteps
+
+SCHEDULE_NAMES = ("linear", "cosine", "quadratic", "sigmoid")
+
+
+def make_betas(name, num_timesteps, beta_start=1e-4, beta_end=0.02, cosine_s=0.008, max_beta=0.999):
+    """The variances beta_t of the forward steps, a float64 tensor (T,).
+
+    - "linear" (Ho et al. 2020, sec. 4): beta_t evenly spaced from beta_start to beta_end.
+    - "quadratic": sqrt(beta_t) evenly spaced, so beta_t grows like t^2 (diffusers "scaled_linear").
+    - "sigmoid": beta_t = beta_start + (beta_end - beta_start) * sigmoid(s), s evenly in [-6, 6].
+    - "cosine" (Nichol & Dhariwal 2021, eq. 17): alpha-bar(t) = f(t) / f(0),
+      f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2, and beta_t = min(1 - abar_t / abar_{t-1}, 0.999).
+    """
+    check_choice("schedule name", name, SCHEDULE_NAMES)
+    T = check_int("num_timesteps", num_timesteps, low=1)
+    beta_start = check_number("beta_start", beta_start, low=0.0, high=1.0)
+    beta_end = check_number("beta_end", beta_end, low=0.0, high=1.0)
+    if name == "linear":
+        return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+    elif name == "quadratic":
+        return torch.linspace(beta_start**0.5, beta_end**0.5, T, dtype=torch.float64) ** 2
+    elif name == "sigmoid":
+        s = torch.linspace(-6, 6, T, dtype=torch.float64)
+        return torch.sigmoid(s) * (beta_end - beta_start) + beta_start
+    elif name == "cosine":
+        def f(u):  # u = t / T in [0, 1]
+            return math.cos((u + cosine_s) / (1 + cosine_s) * math.pi / 2) ** 2
+        betas = [min(1 - f((i + 1) / T) / f(i / T), max_beta) for i in range(T)]
+        return torch.tensor(betas, dtype=torch.float64)
+    else:
+        raise ValueError(f"schedule name must be one of {list(SCHEDULE_NAMES)}, got {name!r}")
+
+
+def _at(values, t, x):
+    """values[t] reshaped to (B, 1, ..., 1) so that it broadcasts against x (B, ...)."""
+    out = values.to(device=x.device, dtype=x.dtype)[t.to(x.device)]
+    return out.reshape(-1, *([1] * (x.dim() - 1)))
+
+
+class NoiseSchedule:
+    """A beta schedule and everything derived from it (Ho et al. 2020, "DDPM").
+
+    Args:
+        name: "linear" | "cosine" | "quadratic" | "sigmoid" (see ``make_betas``).
+        num_timesteps: T, the number of forward steps.
+        beta_start, beta_end: first and last beta for linear, quadratic and sigmoid.
+
+    Attributes (float32 tensors of length T):
+        betas: beta_t, the variance added at step t.
+        alphas: alpha_t = 1 - beta_t.
+        alphas_cumprod: alpha-bar_t = prod_{s<=t} alpha_s, the share of signal variance left.
+        alphas_cumprod_prev: alpha-bar_{t-1}, with alpha-bar_{-1} = 1.
+        posterior_variance: beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) * beta_t (DDPM eq. 7).
+    """
+
+    def __init__(self, name="linear", num_timesteps=1000, beta_start=1e-4, beta_end=0.02, *, _betas=None):
+        if _betas is None:
+            _betas = make_betas(name, num_timesteps, beta_start, beta_end)
+        self.name = name
+        self.beta_start, self.beta_end = beta_start, beta_end
+        betas = _betas.to(torch.float64)
+        alphas_cumprod = torch.cumprod(1 - betas, dim=0)
+        alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]])
+        self.betas = betas.float()
+        self.alphas = (1 - betas).float()
+        self.alphas_cumprod = alphas_cumprod.float()
+        self.alphas_cumprod_prev = alphas_cumprod_prev.float()
+        self.posterior_variance = ((1 - alphas_cumprod_prev) / (1 - alphas_cumprod) * betas).float()
+        # Coefficients of the posterior mean (DDPM eq. 7): mu = coef_x0 * x0 + coef_xt * x_t.
+        self.posterior_mean_coef_x0 = (alphas_cumprod_prev.sqrt() * betas / (1 - alphas_cumprod)).float()
+        self.posterior_mean_coef_xt = ((1 - betas).sqrt() * (1 - alphas_cumprod_prev) / (1 - alphas_cumprod)).float()
+
+    @classmethod
+    def from_betas(cls, betas, name="custom"):
+        """A schedule from your own betas, a 1-D tensor with values in (0, 1)."""
+        check_float_tensor("betas", betas, min_dim=1)
+        if betas.dim() != 1:
+            raise ValueError(f"betas must be a 1-D tensor (T,), got shape {tuple(betas.shape)}")
+        if not bool(((betas > 0) & (betas < 1)).all()):
+            raise ValueError("betas must lie strictly between 0 and 1")
+        return cls(name, betas.numel(), _betas=betas.detach().cpu())
+
+    @property
+    def num_timesteps(self):
+        """T, the number of forward steps."""
+        return self.betas.numel()
+
+    @property
+    def device(self):
+        return self.betas.device
+
+    def snr(self):
+        """Signal-to-noise ratio SNR(t) = abar_t / (1 - abar_t) (Kingma et al. 2021, eq. 2), shape (T,)."""
+        return self.alphas_cumprod / (1 - self.alphas_cumprod)
+
+    def log_snr(self):
+        """log SNR(t), shape (T,); it falls from high (clean) to low (pure noise)."""
+        return torch.log(self.alphas_cumprod) - torch.log1p(-self.alphas_cumprod)
+
+    def _t(self, t, x):
+        return check_timesteps(t, x.shape[0], self.num_timesteps)
+
+    def q_sample(self, x0, t, noise=None):
+        """Sample q(x_t | x_0) in closed form (DDPM eq. 4, the reparameterisation):
+
+        x_t = sqrt(abar_t) * x_0 + sqrt(1 - abar_t) * eps,   eps ~ N(0, I).
+
+        Args:
+            x0: clean data (B, ...), e.g. (B, C, H, W) images or (B, 2) points.
+            t: integer timesteps (B,) in [0, T), or one int for the whole batch.
+            noise: eps of the same shape as x0; drawn with torch.randn_like if None.
+        Returns:
+            (x_t, noise), both shaped like x0.
+        """
+        check_float_tensor("x0", x0)
+        t = self._t(t, x0)
+        noise = torch.randn_like(x0) if noise is None else self._check_noise(noise, x0)
+        abar = _at(self.alphas_cumprod, t, x0)
+        return abar.sqrt() * x0 + (1 - abar).sqrt() * noise, noise
+
+    def q_step(self, x_prev, t, noise=None):
+        """One Markov step q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I) (DDPM eq. 2).
+
+        Args:
+            x_prev: x_{t-1} (B, ...); for t = 0 this is the clean data.
+            t: integer timesteps (B,) in [0, T), or one int.
+            noise: standard normal noise shaped like x_prev, drawn if None.
+        Returns:
+            x_t, shaped like x_prev.
+        """
+        check_float_tensor("x_prev", x_prev)
+        t = self._t(t, x_prev)
+        noise = torch.randn_like(x_prev) if noise is None else self._check_noise(noise, x_prev)
+        beta = _at(self.betas, t, x_prev)
+        return (1 - beta).sqrt() * x_prev + beta.sqrt() * noise
+
+    def posterior(self, x0, x_t, t):
+        """Mean and variance of q(x_{t-1} | x_t, x_0) (DDPM eqs. 6-7):
+
+        mu~_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t) * x_0 + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) * x_t
+        beta~_t = (1 - abar_{t-1}) / (1 - abar_t) * beta_t
+
+        Args:
+            x0, x_t: tensors of the same shape (B, ...).
+            t: integer timesteps (B,) in [0, T), or one int.
+        Returns:
+            (mean shaped like x_t, variance shaped (B, 1, ..., 1)). At t = 0 the mean is x_0 and
+            the variance 0.
+        """
+        check_float_tensor("x_t", x_t)
+        check_float_tensor("x0", x0)
+        if x0.shape != x_t.shape:
+            raise ValueError(f"x0 and x_t must have the same shape, got {tuple(x0.shape)} and {tuple(x_t.shape)}")
+        t = self._t(t, x_t)
+        mean = _at(self.posterior_mean_coef_x0, t, x_t) * x0 + _at(self.posterior_mean_coef_xt, t, x_t) * x_t
+        return mean, _at(self.posterior_variance, t, x_t)
+
+    def predict_x0(self, x_t, t, noise):
+        """Invert the closed form: x0_hat = (x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t) (DDPM eq. 15)."""
+        check_float_tensor("x_t", x_t)
+        t = self._t(t, x_t)
+        abar = _at(self.alphas_cumprod, t, x_t)
+        return (x_t - (1 - abar).sqrt() * noise) / abar.sqrt()
+
+    @staticmethod
+    def _check_noise(noise, x):
+        check_float_tensor("noise", noise)
+        if noise.shape != x.shape:
+            raise ValueError(f"noise must have the shape of the data {tuple(x.shape)}, got {tuple(noise.shape)}")
+        return noise
+
+    def to(self, device):
+        """A copy with every tensor on ``device`` ("cpu", "cuda", "mps" or a torch.device)."""
+        new = object.__new__(NoiseSchedule)
+        for key, value in vars(self).items():
+            setattr(new, key, value.to(device) if isinstance(value, torch.Tensor) else value)
+        return new
+
+    def config(self):
+        """The arguments that rebuild this schedule (stored in checkpoints)."""
+        if self.name not in SCHEDULE_NAMES:
+            return {"name": self.name, "betas": self.betas.cpu().tolist()}
+        return {"name": self.name, "num_timesteps": self.num_timesteps,
+                "beta_start": self.beta_start, "beta_end": self.beta_end}
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild a schedule from ``config()``."""
+        if "betas" in config:
+            return cls.from_betas(torch.tensor(config["betas"], dtype=torch.float64), name=config["name"])
+        return cls(config["name"], config["num_timesteps"], config["beta_start"], config["beta_end"])
+
+    def __repr__(self):
+        return f"NoiseSchedule({self.name!r}, num_timesteps={self.num_timesteps})"

@@ -1,0 +1,178 @@
+"""One training loop for every notebook: the simple DDPM loss (Ho et al. 2020, eq. 14).
+
+    L = E_{x_0, t, eps} || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2
+
+``train_steps`` yields after every optimiser step (for live plots); ``train`` runs it to the end.
+"""
+import copy
+import time
+from dataclasses import dataclass, field, replace
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ._checks import check_float_tensor, check_int, check_number
+from .runtime import pick_device
+from .schedules import NoiseSchedule
+
+
+@dataclass
+class TrainConfig:
+    """Options of the training loop; textbook defaults."""
+    steps: int = 2000              # optimiser steps to run (an upper bound when minutes is set)
+    minutes: float = None          # wall-clock budget; None: no time limit
+    batch_size: int = 128          # samples per step
+    lr: float = 1e-3               # AdamW learning rate
+    weight_decay: float = 0.0      # AdamW weight decay
+    grad_clip: float = 1.0         # clip the gradient norm to this; None: no clipping
+    ema_decay: float = 0.999       # EMA of the weights (with warm-up); 0: no EMA model
+    label_dropout: float = 0.1     # share of labels replaced by the null label (guidance training)
+    device: str = None             # "cuda", "mps", "cpu"; None: the best available
+    seed: int = 0                  # seeds batches, timesteps and noise
+    bf16: bool = None              # bfloat16 autocast; None: on where the GPU supports it
+    progress: bool = True          # show a tqdm bar with the loss
+
+    def __post_init__(self):
+        check_int("steps", self.steps, low=1)
+        if self.minutes is not None:
+            check_number("minutes", self.minutes, low=0.0)
+        check_int("batch_size", self.batch_size, low=1)
+        check_number("lr", self.lr, low=0.0)
+        check_number("ema_decay", self.ema_decay, low=0.0, high=1.0)
+        check_number("label_dropout", self.label_dropout, low=0.0, high=1.0)
+
+
+@dataclass
+class TrainState:
+    """What ``train_steps`` yields after each step."""
+    step: int                      # optimiser steps done (1, 2, ...)
+    loss: float                    # this step's loss
+    model: torch.nn.Module         # the model being trained
+    ema_model: torch.nn.Module     # the EMA of its weights (None if ema_decay == 0)
+    seconds: float                 # time since the start
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns."""
+    losses: list = field(default_factory=list)   # the loss of every step
+    ema_model: torch.nn.Module = None             # EMA weights (None if ema_decay == 0): sample with these
+    steps: int = 0                                # steps run
+    seconds: float = 0.0                          # wall-clock time
+
+    @property
+    def final_loss(self):
+        """Mean loss over the last 100 steps (or fewer)."""
+        tail = self.losses[-100:]
+        return sum(tail) / max(len(tail), 1)
+
+
+def _check_data(data, labels, model):
+    check_float_tensor("data", data, min_dim=2)
+    if labels is None:
+        return
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32):
+        raise TypeError("labels must be None or an integer tensor (N,)")
+    if labels.shape != data.shape[:1]:
+        raise ValueError(f"labels must have shape ({data.shape[0]},), got {tuple(labels.shape)}")
+    if getattr(model, "null_label", None) is None:
+        raise ValueError("labels were given but the model has no class embedding: build it with num_classes")
+
+
+def _update_ema(ema_model, model, decay):
+    with torch.no_grad():
+        for ema_p, p in zip(ema_model.parameters(), model.parameters()):
+            ema_p.lerp_(p, 1 - decay)
+        for ema_b, b in zip(ema_model.buffers(), model.buffers()):
+            ema_b.copy_(b)
+
+
+def train_steps(model, schedule, data, labels=None, config=None, **options):
+    """Train ``model`` to predict the noise (eq. 14), yielding a TrainState after every step.
+
+    Args:
+        model: an MLPDenoiser, UNet or any module model(x_t, t[, y]) -> eps.
+        schedule: the NoiseSchedule of the forward process.
+        data: clean training data (N, ...) in the model's range, e.g. images in [-1, 1].
+        labels: class labels (N,) for a conditional model, else None. A share
+            ``label_dropout`` is replaced by ``model.null_label`` so one model learns both.
+        config: a TrainConfig; ``options`` override its fields (e.g. steps=500).
+    """
+    config = replace(config or TrainConfig(), **options)
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    _check_data(data, labels, model)
+    return _train_generator(model, schedule, data, labels, config)
+
+
+def _train_generator(model, schedule, data, labels, config):
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    batch_generator = torch.Generator().manual_seed(config.seed)
+    model.to(device).train()
+    data = data.to(device)
+    labels = None if labels is None else labels.to(device)
+    schedule = schedule.to(device)
+    ema_model = None
+    if config.ema_decay > 0:
+        ema_model = copy.deepcopy(model).eval().requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
+    start = time.perf_counter()
+    bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
+    try:
+        for step in range(1, config.steps + 1):
+            index = torch.randint(data.shape[0], (config.batch_size,), generator=batch_generator).to(device)
+            x0 = data[index]
+            t = torch.randint(schedule.num_timesteps, (x0.shape[0],), device=device)
+            x_t, noise = schedule.q_sample(x0, t)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                if labels is None:
+                    prediction = model(x_t, t)
+                else:
+                    y = labels[index]
+                    drop = torch.rand(y.shape, device=device) < config.label_dropout
+                    prediction = model(x_t, t, torch.where(drop, torch.full_like(y, model.null_label), y))
+            loss = F.mse_loss(prediction.float(), noise)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            if ema_model is not None:  # warm-up so that short runs still get a useful EMA
+                _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
+            loss_value = loss.item()
+            bar.update(1)
+            if step % 10 == 0 or step == 1:
+                bar.set_postfix(loss=f"{loss_value:.4f}")
+            seconds = time.perf_counter() - start
+            yield TrainState(step, loss_value, model, ema_model, seconds)
+            if config.minutes is not None and seconds >= 60 * config.minutes:
+                break
+    finally:
+        bar.close()
+        model.eval()
+
+
+def train(model, schedule, data, labels=None, config=None, callback=None, callback_every=100, **options):
+    """Train ``model`` (see ``train_steps``) and return a TrainResult with the loss history.
+
+    ``callback(state)`` runs every ``callback_every`` steps and after the last step, e.g. to draw a
+    live loss curve or sample a preview from ``state.ema_model``. The model ends in eval mode.
+
+    Example:
+        result = dh.train(model, schedule, points, steps=3000, batch_size=256)
+        plt.plot(result.losses)
+    """
+    callback_every = check_int("callback_every", callback_every, low=1)
+    result = TrainResult()
+    state = None
+    for state in train_steps(model, schedule, data, labels, config, **options):
+        result.losses.append(state.loss)
+        if callback is not None and state.step % callback_every == 0:
+            callback(state)
+    result.ema_model, result.steps, result.seconds = state.ema_model, state.step, state.seconds
+    if callback is not None and state.step % callback_every != 0:
+        callback(state)
+    return result

