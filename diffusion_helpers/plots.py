@@ -1,0 +1,175 @@
+"""One plotting helper a kind of figure, shared by every notebook.
+
+Every function returns the matplotlib Figure (notebooks show it; tests save it). Images are
+(B, C, H, W) tensors in [-1, 1]; point clouds are (N, 2) tensors.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import animation
+
+plt.rcParams.update({"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90})
+
+
+def to_numpy_image(image):
+    """One image (C, H, W) in [-1, 1] -> a NumPy array (H, W) or (H, W, 3) in [0, 1]."""
+    image = ((image.detach().float().cpu().clamp(-1, 1) + 1) / 2).numpy()
+    return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def _draw_image(ax, image, title=None):
+    ax.imshow(to_numpy_image(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=11)
+
+
+def show_images(images, nrow=8, title=None, titles=None, size=1.4):
+    """A grid of images (B, C, H, W) in [-1, 1], ``nrow`` a row, with optional per-image titles."""
+    images = images.detach().cpu()
+    count = images.shape[0]
+    ncol = min(nrow, count)
+    nrows = (count + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrows, ncol, figsize=(size * ncol, size * nrows + (0.5 if title else 0)), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index < count:
+            _draw_image(ax, images[index], None if titles is None else titles[index])
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_image_grid(rows, column_titles=None, title=None, size=1.6):
+    """Rows of images: ``rows`` maps a row label to a tensor (K, C, H, W); every row has K images."""
+    labels = list(rows)
+    ncol = rows[labels[0]].shape[0]
+    fig, axes = plt.subplots(len(labels), ncol, figsize=(size * ncol + 1, size * len(labels) + 0.6), squeeze=False)
+    for r, label in enumerate(labels):
+        for c in range(ncol):
+            _draw_image(axes[r, c], rows[label][c], column_titles[c] if (column_titles and r == 0) else None)
+        axes[r, 0].set_ylabel(label, fontsize=12)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_schedules(schedules, t=None, title="Noise schedules"):
+    """beta_t, alpha-bar_t and log SNR(t) of several schedules against t / T (so that schedules
+    with different T line up). ``schedules`` maps a label to a NoiseSchedule; ``t`` marks a step."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for label, schedule in schedules.items():
+        T = schedule.num_timesteps
+        x = (np.arange(T) + 1) / T
+        axes[0].plot(x, schedule.betas.cpu(), label=label)
+        axes[1].plot(x, schedule.alphas_cumprod.cpu(), label=label)
+        axes[2].plot(x, schedule.log_snr().cpu(), label=label)
+    for ax, name in zip(axes, [r"$\beta_t$ (noise added at step t)", r"$\bar\alpha_t$ (signal variance left)",
+                               r"$\log \mathrm{SNR}(t) = \log \bar\alpha_t / (1 - \bar\alpha_t)$"]):
+        ax.set_title(name)
+        ax.set_xlabel("t / T")
+        ax.grid(alpha=0.3)
+        if t is not None:
+            first = next(iter(schedules.values()))
+            ax.axvline((t + 1) / first.num_timesteps, color="k", lw=1, ls="--")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("value")
+    axes[1].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _points_axis(ax, limit, title):
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title, fontsize=12)
+    ax.grid(alpha=0.2)
+
+
+def scatter_points(clouds, limit=3.0, title=None, size=3.6, labels=None):
+    """A row of scatter plots, one a point cloud: ``clouds`` maps a panel title to points (N, 2).
+    ``labels`` (N,), if given, colours the points of every panel by class."""
+    fig, axes = plt.subplots(1, len(clouds), figsize=(size * len(clouds), size + 0.6), squeeze=False)
+    for ax, (panel, points) in zip(axes[0], clouds.items()):
+        points = points.detach().cpu()
+        colour = None if labels is None else labels.cpu()
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.6, c=colour, cmap="viridis" if labels is not None else None)
+        _points_axis(ax, limit, panel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_vector_fields(fields, grid, limit=3.0, title=None, size=3.8, background=None):
+    """A row of quiver plots: ``fields`` maps a panel title to vectors (G, 2) at ``grid`` (G, 2).
+    ``background`` (N, 2) draws faint data points behind every panel."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(size * len(fields), size + 0.6), squeeze=False)
+    grid = grid.detach().cpu()
+    for ax, (panel, vectors) in zip(axes[0], fields.items()):
+        if background is not None:
+            ax.scatter(background[:, 0].cpu(), background[:, 1].cpu(), s=1, alpha=0.25, color="tab:gray")
+        vectors = vectors.detach().cpu()
+        length = vectors.norm(dim=1, keepdim=True).clamp(min=1e-8)
+        ax.quiver(grid[:, 0], grid[:, 1], *(vectors / length.max()).T, length[:, 0], cmap="plasma",
+                  angles="xy", scale_units="xy", scale=2.5 / limit, width=0.005)
+        _points_axis(ax, limit, panel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(losses, smooth=50, title="Training loss", reference=None):
+    """The loss of every step (faint) and its moving average over ``smooth`` steps, log scale.
+    ``reference`` (a dict label -> value) draws horizontal lines, e.g. the loss of predicting zero."""
+    losses = np.asarray(losses, dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(np.arange(1, len(losses) + 1), losses, alpha=0.3, label="each step")
+    if len(losses) >= smooth:
+        average = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(np.arange(smooth, len(losses) + 1), average, lw=2, label=f"mean of {smooth} steps")
+    for label, value in (reference or {}).items():
+        ax.axhline(value, color="k", ls="--", lw=1)
+        ax.text(1, value, f" {label}", va="bottom", fontsize=10)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("MSE between true and predicted noise")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def animate_points(frames, frame_titles, limit=3.0, title="Reverse diffusion", interval=80):
+    """An HTML/JavaScript animation (works offline, no ffmpeg) of point clouds ``frames``, a list
+    of (N, 2) tensors, each with its title. Returns an IPython HTML object."""
+    from IPython.display import HTML
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    scatter = ax.scatter(*frames[0].cpu().T, s=3, alpha=0.6)
+    _points_axis(ax, limit, frame_titles[0])
+    fig.suptitle(title)
+
+    def update(index):
+        scatter.set_offsets(frames[index].cpu().numpy())
+        ax.set_title(frame_titles[index], fontsize=12)
+        return (scatter,)
+
+    movie = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+    html = HTML(movie.to_jshtml(default_mode="once"))
+    plt.close(fig)
+    return html
+
+
+def pick_frames(trajectory, count=40):
+    """``count`` evenly spaced indices into a trajectory list (first and last included)."""
+    return sorted(set(np.linspace(0, len(trajectory) - 1, min(count, len(trajectory))).round().astype(int).tolist()))

@@ -1,0 +1,74 @@
+"""Every plotting helper draws a titled figure; interactive figures draw once and redraw in place."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+import diffusion_helpers as dh  # noqa: E402
+from diffusion_helpers import plots, widgets  # noqa: E402
+
+
+def titles(figure):
+    texts = [ax.get_title() for ax in figure.axes] + [figure._suptitle.get_text() if figure._suptitle else ""]
+    return [text for text in texts if text]
+
+
+def test_figures_have_titles_and_labels(tmp_path):
+    points = dh.make_toy_2d("moons", 200)
+    figures = [
+        plots.show_images(torch.rand(10, 1, 8, 8) * 2 - 1, nrow=5, title="digits"),
+        plots.show_image_grid({"linear": torch.zeros(3, 3, 8, 8), "cosine": torch.ones(3, 3, 8, 8)}, ["a", "b", "c"], "grid"),
+        plots.plot_schedules({"linear": dh.NoiseSchedule("linear", 100), "cosine": dh.NoiseSchedule("cosine", 50)}, t=10),
+        plots.scatter_points({"data": points, "noise": torch.randn(200, 2)}, title="clouds"),
+        plots.plot_vector_fields({"field": -points}, points, title="field"),
+        plots.plot_losses([1.0 / (i + 1) for i in range(200)], reference={"zero predictor": 1.0}),
+    ]
+    for index, figure in enumerate(figures):
+        assert titles(figure), f"figure {index} has no title"
+        figure.savefig(tmp_path / f"{index}.png")
+        assert (tmp_path / f"{index}.png").stat().st_size > 1000
+        plt.close(figure)
+    labelled = plots.plot_losses([1.0, 0.5])
+    assert labelled.axes[0].get_xlabel() and labelled.axes[0].get_ylabel()
+
+
+def test_animation_is_offline_html():
+    frames = [torch.randn(50, 2) * (1 - k / 5) for k in range(5)]
+    html = plots.animate_points(frames, [f"step {k}" for k in range(5)])
+    assert "<script" in html.data and "base64" in html.data.replace("data:image/png;base64", "base64")
+    assert plots.pick_frames(list(range(1001)), 5) == [0, 250, 500, 750, 1000]
+
+
+def test_interactive_draws_once_then_redraws_on_change(monkeypatch):
+    shown, updated, calls = [], [], []
+
+    class Handle:
+        def update(self, figure):
+            updated.append(figure)
+
+    def fake_display(obj, display_id=None):
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(widgets, "display", fake_display)
+
+    def draw(t, name):
+        calls.append((t, name))
+        figure, ax = plt.subplots()
+        ax.set_title(f"{name} at t={t}")
+        return figure
+
+    slider = widgets.int_slider("t", 5, 0, 10)
+    box = widgets.interactive(draw, t=slider, name=widgets.dropdown("schedule", ["linear", "cosine"]))
+    assert calls == [(5, "linear")] and isinstance(shown[0], ipywidgets.VBox) and box is shown[0]
+    slider.value = 7
+    assert calls[-1] == (7, "linear") and len(updated) == 1
+
+
+def test_interactive_refuses_non_widgets():
+    import pytest
+    with pytest.raises(TypeError, match="t"):
+        widgets.interactive(lambda t: None, t=3)
