@@ -75,6 +75,12 @@ def plot_schedules(schedules, t=None, title="Noise schedules"):
         if t is not None:
             first = next(iter(schedules.values()))
             ax.axvline((t + 1) / first.num_timesteps, color="k", lw=1, ls="--")
+    if t is not None:
+        for schedule in schedules.values():
+            if t < schedule.num_timesteps:
+                x = (t + 1) / schedule.num_timesteps
+                for ax, values in zip(axes, [schedule.betas, schedule.alphas_cumprod, schedule.log_snr()]):
+                    ax.plot(x, values[t].item(), "ko", ms=6)
     axes[0].set_yscale("log")
     axes[0].set_ylabel("value")
     axes[1].legend()
@@ -145,6 +151,27 @@ def plot_losses(losses, smooth=50, title="Training loss", reference=None):
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, xlabel="value", bins=60, size=4.0):
+    """A row of overlaid histograms: ``panels`` maps a panel title to {label: values (any shape)}.
+    ``density``, a function of a NumPy array, draws the expected density over every panel."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
+    for ax, (panel, series) in zip(axes[0], panels.items()):
+        for label, values in series.items():
+            ax.hist(np.asarray(values.detach().cpu()).ravel(), bins=bins, density=True, alpha=0.45, label=label)
+        if density is not None:
+            low, high = ax.get_xlim()
+            grid = np.linspace(low, high, 300)
+            ax.plot(grid, density(grid), "k", lw=1.5, label=density_label)
+        ax.set_title(panel, fontsize=12)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("density")
+        ax.legend(fontsize=9)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

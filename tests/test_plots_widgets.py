@@ -25,6 +25,7 @@ def test_figures_have_titles_and_labels(tmp_path):
         plots.scatter_points({"data": points, "noise": torch.randn(200, 2)}, title="clouds"),
         plots.plot_vector_fields({"field": -points}, points, title="field"),
         plots.plot_losses([1.0 / (i + 1) for i in range(200)], reference={"zero predictor": 1.0}),
+        plots.plot_histograms({"a": {"x": torch.randn(500), "y": torch.randn(500)}}, density=lambda g: g * 0, title="hist"),
     ]
     for index, figure in enumerate(figures):
         assert titles(figure), f"figure {index} has no title"
