@@ -28,3 +28,23 @@ def sliced_wasserstein(a, b, num_projections=256, seed=0):
     projected_a = (a.detach().cpu().double() @ directions).sort(dim=0).values
     projected_b = (b.detach().cpu().double() @ directions).sort(dim=0).values
     return ((projected_a - projected_b) ** 2).mean().sqrt().item()
+
+
+def gaussian_baseline_loss(schedule, data):
+    """The noise-prediction loss (DDPM eq. 14, averaged over t and dimensions) of the best
+    predictor that knows only the data's mean and covariance Sigma: the exact predictor for
+    N(mu, Sigma), whose error at step t is
+
+        tr(I - (1 - abar_t) (abar_t Sigma + (1 - abar_t) I)^-1) / D.
+
+    A model whose loss falls below this has learned more than the data's spread: its shape.
+    data: (N, D) points. Returns a float.
+    """
+    check_float_tensor("data", data, min_dim=2)
+    if data.dim() != 2:
+        raise ValueError(f"data must have shape (N, D), got {tuple(data.shape)}")
+    sigma = torch.atleast_2d(torch.cov(data.detach().cpu().double().T))
+    eye = torch.eye(sigma.shape[0], dtype=torch.float64)
+    abar = schedule.alphas_cumprod.detach().cpu().double()[:, None, None]
+    errors = eye - (1 - abar) * torch.linalg.inv(abar * sigma + (1 - abar) * eye)
+    return (errors.diagonal(dim1=1, dim2=2).sum(-1) / sigma.shape[0]).mean().item()

@@ -5,6 +5,7 @@ Every function returns the matplotlib Figure (notebooks show it; tests save it).
 """
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib import animation
 
 plt.rcParams.update({"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90})
@@ -116,20 +117,27 @@ def scatter_points(clouds, limit=3.0, title=None, size=3.6, labels=None):
 
 def plot_vector_fields(fields, grid, limit=3.0, title=None, size=3.8, background=None):
     """A row of quiver plots: ``fields`` maps a panel title to vectors (G, 2) at ``grid`` (G, 2).
+    Arrows show directions (all one length); colour shows the vector's length, log scale.
     ``background`` (N, 2) draws faint data points behind every panel."""
-    fig, axes = plt.subplots(1, len(fields), figsize=(size * len(fields), size + 0.6), squeeze=False)
+    from matplotlib.colors import LogNorm
+
+    fig, axes = plt.subplots(1, len(fields), figsize=(size * len(fields) + 1.2, size + 0.6), squeeze=False,
+                             layout="constrained")
     grid = grid.detach().cpu()
+    spacing = 2 * limit / (len(grid) ** 0.5)
+    lengths = {panel: vectors.detach().cpu().norm(dim=1).clamp(min=1e-6) for panel, vectors in fields.items()}
+    every_length = torch.cat(list(lengths.values()))
+    norm = LogNorm(every_length.quantile(0.02).item(), every_length.quantile(0.98).item(), clip=True)
     for ax, (panel, vectors) in zip(axes[0], fields.items()):
         if background is not None:
-            ax.scatter(background[:, 0].cpu(), background[:, 1].cpu(), s=1, alpha=0.25, color="tab:gray")
-        vectors = vectors.detach().cpu()
-        length = vectors.norm(dim=1, keepdim=True).clamp(min=1e-8)
-        ax.quiver(grid[:, 0], grid[:, 1], *(vectors / length.max()).T, length[:, 0], cmap="plasma",
-                  angles="xy", scale_units="xy", scale=2.5 / limit, width=0.005)
+            ax.scatter(background[:, 0].cpu(), background[:, 1].cpu(), s=1, alpha=0.3, color="tab:gray")
+        directions = vectors.detach().cpu() / lengths[panel][:, None]
+        arrows = ax.quiver(grid[:, 0], grid[:, 1], *(0.8 * spacing * directions).T, lengths[panel], cmap="plasma",
+                           norm=norm, angles="xy", scale_units="xy", scale=1, width=0.006)
         _points_axis(ax, limit, panel)
+    fig.colorbar(arrows, ax=list(axes[0]), label="length of the vector", shrink=0.85)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

@@ -51,6 +51,7 @@ class TrainState:
     model: torch.nn.Module         # the model being trained
     ema_model: torch.nn.Module     # the EMA of its weights (None if ema_decay == 0)
     seconds: float                 # time since the start
+    losses: list                   # the loss of every step so far (for live curves)
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _train_generator(model, schedule, data, labels, config):
         ema_model = copy.deepcopy(model).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
-    start = time.perf_counter()
+    start, losses = time.perf_counter(), []
     bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
     try:
         for step in range(1, config.steps + 1):
@@ -143,11 +144,12 @@ def _train_generator(model, schedule, data, labels, config):
             if ema_model is not None:  # warm-up so that short runs still get a useful EMA
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
             loss_value = loss.item()
+            losses.append(loss_value)
             bar.update(1)
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")
             seconds = time.perf_counter() - start
-            yield TrainState(step, loss_value, model, ema_model, seconds)
+            yield TrainState(step, loss_value, model, ema_model, seconds, losses)
             if config.minutes is not None and seconds >= 60 * config.minutes:
                 break
     finally:
@@ -166,13 +168,10 @@ def train(model, schedule, data, labels=None, config=None, callback=None, callba
         plt.plot(result.losses)
     """
     callback_every = check_int("callback_every", callback_every, low=1)
-    result = TrainResult()
-    state = None
     for state in train_steps(model, schedule, data, labels, config, **options):
-        result.losses.append(state.loss)
         if callback is not None and state.step % callback_every == 0:
             callback(state)
-    result.ema_model, result.steps, result.seconds = state.ema_model, state.step, state.seconds
+    result = TrainResult(state.losses, state.ema_model, state.step, state.seconds)
     if callback is not None and state.step % callback_every != 0:
         callback(state)
     return result

@@ -45,6 +45,25 @@ def interactive(draw, **controls):
     return box
 
 
+class LiveFigure:
+    """One figure output that redraws in place: pass it as a training ``callback``.
+
+    ``draw(state)`` returns a Figure; the first call displays it, later calls replace it, e.g.
+    ``dh.train(..., callback=LiveFigure(lambda s: plots.plot_losses(s.losses)), callback_every=100)``.
+    """
+
+    def __init__(self, draw):
+        self.draw, self.handle = draw, None
+
+    def __call__(self, state):
+        figure = self.draw(state)
+        if self.handle is None:
+            self.handle = display(figure, display_id=True)
+        else:
+            self.handle.update(figure)
+        plt.close(figure)
+
+
 def int_slider(description, value, min, max, step=1, width="60%"):
     """An IntSlider that redraws when released (figures take a moment to draw)."""
     return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,

@@ -73,3 +73,17 @@ def test_interactive_refuses_non_widgets():
     import pytest
     with pytest.raises(TypeError, match="t"):
         widgets.interactive(lambda t: None, t=3)
+
+
+def test_live_figure_displays_once_then_updates(monkeypatch):
+    shown, updated = [], []
+
+    class Handle:
+        def update(self, figure):
+            updated.append(figure)
+
+    monkeypatch.setattr(widgets, "display", lambda obj, display_id=None: shown.append(obj) or Handle())
+    live = widgets.LiveFigure(lambda state: plots.plot_losses(state.losses))
+    result = dh.train(dh.MLPDenoiser(hidden_dim=8), dh.NoiseSchedule("linear", 20), torch.randn(50, 2),
+                      steps=25, callback=live, callback_every=10, progress=False)
+    assert len(shown) == 1 and len(updated) == 2 and len(result.losses) == 25

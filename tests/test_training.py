@@ -15,16 +15,6 @@ def evaluation_loss(model, schedule, points, seed=0, n=20_000):
         return torch.nn.functional.mse_loss(model(x_t, t), noise).item()
 
 
-def gaussian_bound(schedule, points):
-    """The loss of the best predictor that sees only the data's mean and covariance Sigma (the
-    exact predictor for N(mu, Sigma)): mean over t of tr(I - (1 - abar)(abar Sigma + (1 - abar) I)^-1) / d."""
-    sigma = torch.cov(points.T.double())
-    eye = torch.eye(len(sigma), dtype=torch.float64)
-    losses = [(eye - (1 - a) * torch.linalg.inv(a * sigma + (1 - a) * eye)).trace() / len(sigma)
-              for a in schedule.alphas_cumprod.double()]
-    return torch.stack(losses).mean().item()
-
-
 def test_a_few_hundred_steps_lower_the_loss_on_a_2d_toy():
     torch.manual_seed(0)
     points = dh.make_toy_2d("moons", 2000)
@@ -36,7 +26,7 @@ def test_a_few_hundred_steps_lower_the_loss_on_a_2d_toy():
     assert len(result.losses) == result.steps == 400
     assert result.final_loss == pytest.approx(sum(result.losses[-100:]) / 100)
     # it must learn the moons' shape, not only their spread: beat the best Gaussian predictor
-    bound = gaussian_bound(s, points)
+    bound = dh.gaussian_baseline_loss(s, points)
     assert after < before and after < 0.95 * bound, (before, after, bound)
 
 
