@@ -30,9 +30,9 @@ def main():
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
     print(f"{'model':<34}{'parameters':>12}{'forward ms':>12}{'train step ms':>15}")
-    cases = [("UNet() 28x28 (default)", dh.UNet(), (1, 28, 28)),
-             ("UNet(num_classes=10) 28x28", dh.UNet(num_classes=10), (1, 28, 28)),
-             ("UNet(num_res_blocks=2) 28x28", dh.UNet(num_res_blocks=2), (1, 28, 28)),
+    cases = [("UNet() 28x28 (default, 14->7)", dh.UNet(), (1, 28, 28)),
+             ("UNet(num_classes=10)", dh.UNet(num_classes=10), (1, 28, 28)),
+             ("UNet(patch_size=1, mults 1,2,2)", dh.UNet(patch_size=1, channel_mults=(1, 2, 2)), (1, 28, 28)),
              ("MLPDenoiser() 2D", dh.MLPDenoiser(), (2,))]
     for name, model, shape in cases:
         x = torch.randn(args.batch, *shape)

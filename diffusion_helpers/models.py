@@ -139,9 +139,10 @@ class SelfAttention(nn.Module):
 class UNet(nn.Module):
     """A small U-Net noise predictor for 28x28 (or 32x32) images, after DDPM's (Ho et al. 2020, app. B).
 
-    Each resolution has ``num_res_blocks`` residual blocks; the resolution halves between levels
-    (28 -> 14 -> 7 with three levels); the decoder mirrors the encoder and concatenates its
-    feature maps (skip connections). Attention runs at the lowest resolution if ``attention``.
+    Each resolution has ``num_res_blocks`` residual blocks; the resolution halves between levels;
+    the decoder mirrors the encoder and concatenates its feature maps (skip connections).
+    Attention runs at the lowest resolution if ``attention``. The defaults are sized for a laptop
+    CPU: pixel unshuffle to 14x14 (32 channels), then 7x7 (64 channels), about 0.65M parameters.
 
     Args:
         in_channels: 1 for MNIST, 3 for RGB.
@@ -151,11 +152,14 @@ class UNet(nn.Module):
         num_classes: None (unconditional) or the number of classes (adds a null label).
         attention: self-attention in the middle, at the lowest resolution.
         dropout: dropout inside the residual blocks.
-    Shapes: x (B, C, H, W) with H, W divisible by 2^(levels-1); t (B,); y (B,) or None -> (B, C, H, W).
+        patch_size: 2 folds each 2x2 block of pixels into channels first (pixel unshuffle), so the
+            first level works at 14x14 instead of 28x28: about 4x less compute, same output size.
+    Shapes: x (B, C, H, W) with H, W divisible by patch_size * 2^(levels-1); t (B,); y (B,) or None
+    -> (B, C, H, W).
     """
 
-    def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1,
-                 num_classes=None, attention=True, dropout=0.0):
+    def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
+                 num_classes=None, attention=True, dropout=0.0, patch_size=2):
         super().__init__()
         channel_mults = tuple(check_int("channel_mults entries", m, low=1) for m in channel_mults)
         self.config = dict(in_channels=check_int("in_channels", in_channels, low=1),
@@ -163,11 +167,12 @@ class UNet(nn.Module):
                            channel_mults=list(channel_mults),
                            num_res_blocks=check_int("num_res_blocks", num_res_blocks, low=1),
                            num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
-                           attention=bool(attention), dropout=float(dropout))
+                           attention=bool(attention), dropout=float(dropout),
+                           patch_size=check_int("patch_size", patch_size, low=1, high=4))
         self.null_label = num_classes
         emb_dim = 4 * base_channels
         self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
-        self.conv_in = nn.Conv2d(in_channels, base_channels, 3, padding=1)
+        self.conv_in = nn.Conv2d(in_channels * patch_size**2, base_channels, 3, padding=1)
 
         widths = [base_channels * m for m in channel_mults]
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
@@ -197,7 +202,8 @@ class UNet(nn.Module):
             self.up.append(blocks)
             self.upsample.append(nn.Identity() if level == 0 else nn.Sequential(
                 nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(channels, channels, 3, padding=1)))
-        self.conv_out = nn.Sequential(_group_norm(channels), nn.SiLU(), nn.Conv2d(channels, in_channels, 3, padding=1))
+        self.conv_out = nn.Sequential(_group_norm(channels), nn.SiLU(),
+                                      nn.Conv2d(channels, in_channels * patch_size**2, 3, padding=1))
         nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting zero noise: a calm first loss
         nn.init.zeros_(self.conv_out[-1].bias)
 
@@ -205,11 +211,12 @@ class UNet(nn.Module):
         check_float_tensor("x", x, min_dim=4)
         if x.dim() != 4 or x.shape[1] != self.config["in_channels"]:
             raise ValueError(f"x must have shape (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
-        factor = 2 ** (len(self.config["channel_mults"]) - 1)
+        patch = self.config["patch_size"]
+        factor = patch * 2 ** (len(self.config["channel_mults"]) - 1)
         if x.shape[-1] % factor or x.shape[-2] % factor:
             raise ValueError(f"x's height and width must be divisible by {factor}, got {tuple(x.shape[-2:])}")
         emb = self.conditioning(x, t, y)
-        h = self.conv_in(x)
+        h = self.conv_in(F.pixel_unshuffle(x, patch) if patch > 1 else x)
         skips = [h]
         for blocks, downsample in zip(self.down, self.downsample):
             for block in blocks:
@@ -223,7 +230,8 @@ class UNet(nn.Module):
             for block in blocks:
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
             h = upsample(h)
-        return self.conv_out(h)
+        out = self.conv_out(h)
+        return F.pixel_shuffle(out, patch) if patch > 1 else out
 
 
 MODEL_CLASSES = {"MLPDenoiser": MLPDenoiser, "UNet": UNet}

@@ -35,7 +35,7 @@ def _digest(metadata, state_dict):
     return sha.hexdigest()
 
 
-def save_checkpoint(path, model, schedule, data, training=None, final_loss=None):
+def save_checkpoint(path, model, schedule, data, training=None, final_loss=None, half=False):
     """Save ``model`` (an MLPDenoiser or UNet) with what it takes to rebuild and judge it.
 
     Args:
@@ -45,6 +45,7 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None)
         data: a short description of the training data, e.g. "MNIST train, 60,000 digits".
         training: the training budget and options, a dict of plain values (steps, minutes, ...).
         final_loss: the loss at the end of training.
+        half: store floating-point weights in float16 (half the size; loading restores float32).
     Returns the metadata dict that was stored.
     """
     if not hasattr(model, "config"):
@@ -56,6 +57,8 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None)
                 "final_loss": None if final_loss is None else float(final_loss),
                 "package_version": __version__, "torch_version": str(torch.__version__)}
     state_dict = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    if half:
+        state_dict = {key: value.half() if value.is_floating_point() else value for key, value in state_dict.items()}
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save({"metadata": metadata, "state_dict": state_dict, "sha256": _digest(metadata, state_dict)}, path)
     return metadata

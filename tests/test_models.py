@@ -34,6 +34,7 @@ def test_mlp_shapes_and_conditioning():
     (dict(), (3, 1, 28, 28)),
     (dict(in_channels=3, channel_mults=(1, 2)), (3, 3, 32, 32)),
     (dict(num_classes=10, num_res_blocks=2, attention=False), (3, 1, 28, 28)),
+    (dict(channel_mults=(1, 2, 2), patch_size=1), (3, 1, 28, 28)),
 ])
 def test_unet_keeps_the_image_shape(kwargs, shape):
     model = dh.UNet(base_channels=16, **kwargs)
@@ -68,6 +69,7 @@ def test_build_model_rebuilds_from_config():
 @pytest.mark.parametrize("call, error, words", [
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 3, 28, 28), torch.tensor([1, 2])), ValueError, "(B, 1, H, W)"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 30, 30), torch.tensor([1, 2])), ValueError, "divisible by 4"),
+    (lambda: dh.UNet(base_channels=16, channel_mults=(1, 2, 2))(torch.randn(2, 1, 28, 28), torch.tensor([1, 2])), ValueError, "divisible by 8"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1.0, 2.0])), TypeError, "t"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2, 3])), ValueError, "(2,)"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, 2])), ValueError, "num_classes"),

@@ -31,6 +31,18 @@ def test_round_trip_keeps_weights_schedule_and_metadata(saved):
     assert metadata["model_class"] == "UNet" and metadata["model_config"]["num_classes"] == 10
 
 
+def test_half_precision_checkpoints_load_as_float32(tmp_path):
+    model = dh.MLPDenoiser(hidden_dim=256)  # big enough that the weights dominate the file
+    path = tmp_path / "half.pt"
+    dh.save_checkpoint(path, model, dh.NoiseSchedule("linear", 10), data="points", half=True)
+    loaded = dh.load_checkpoint(path)[0]
+    assert loaded.input.weight.dtype == torch.float32
+    torch.testing.assert_close(loaded.input.weight, model.input.weight.half().float())
+    full = tmp_path / "full.pt"
+    dh.save_checkpoint(full, model, dh.NoiseSchedule("linear", 10), data="points")
+    assert os.path.getsize(path) < 0.7 * os.path.getsize(full)
+
+
 def test_a_corrupted_checkpoint_is_refused(saved):
     path = saved[0]
     content = bytearray(path.read_bytes())
