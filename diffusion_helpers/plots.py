@@ -141,6 +141,30 @@ def plot_vector_fields(fields, grid, limit=3.0, title=None, size=3.8, background
     return fig
 
 
+def plot_paths(trajectory, num_paths=20, data=None, title="Paths of single points through the reverse process"):
+    """Each coordinate of ``num_paths`` points against the step, through a trajectory (a list of
+    (N, 2) tensors, x_T first); ``data`` (M, 2), if given, is drawn as a histogram at the right
+    end, where the paths should land."""
+    paths = torch.stack([x[:num_paths].detach().cpu() for x in trajectory])  # (steps + 1, num_paths, 2)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
+    steps = np.arange(len(trajectory))
+    for coordinate, ax in enumerate(axes):
+        ax.plot(steps, paths[:, :, coordinate], lw=0.8, alpha=0.8)
+        if data is not None:
+            counts, edges = np.histogram(data[:, coordinate].cpu().numpy(), bins=60)
+            width = 0.12 * len(steps) * counts / counts.max()
+            ax.barh(edges[:-1], width, height=np.diff(edges), left=len(steps), color="tab:gray", alpha=0.5,
+                    align="edge", label="data")
+            ax.legend(loc="upper left", fontsize=9)
+        ax.set_xlabel("reverse steps done (0 = pure noise)")
+        ax.set_ylabel(f"coordinate $x_{coordinate + 1}$")
+        ax.set_title(f"coordinate $x_{coordinate + 1}$ of {num_paths} points")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_losses(losses, smooth=50, title="Training loss", reference=None):
     """The loss of every step (faint) and its moving average over ``smooth`` steps, log scale.
     ``reference`` (a dict label -> value) draws horizontal lines, e.g. the loss of predicting zero."""

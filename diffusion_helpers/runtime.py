@@ -40,6 +40,11 @@ def setup(seed=0, verbose=True):
     """
     seed_everything(seed)
     device = pick_device()
+    try:  # Colab draws ipywidgets 8 only through its custom widget manager
+        from google.colab import output
+        output.enable_custom_widget_manager()
+    except ImportError:
+        pass
     if verbose:
         mode = "quick mode (DIFFUSION_QUICK=1)" if quick_mode() else "full mode"
         print(f"diffusion_helpers ready: device={device}, torch {torch.__version__}, {mode}, seed {seed}")

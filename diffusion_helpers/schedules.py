@@ -83,7 +83,12 @@ class NoiseSchedule:
 
     @classmethod
     def from_betas(cls, betas, name="custom"):
-        """A schedule from your own betas, a 1-D tensor with values in (0, 1)."""
+        """A schedule from your own betas: a 1-D tensor (or list, or NumPy array) with values in (0, 1)."""
+        if not isinstance(betas, torch.Tensor):
+            try:
+                betas = torch.as_tensor(betas, dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(f"betas must be a 1-D tensor, list or array of numbers, got {type(betas).__name__}") from None
         check_float_tensor("betas", betas, min_dim=1)
         if betas.dim() != 1:
             raise ValueError(f"betas must be a 1-D tensor (T,), got shape {tuple(betas.shape)}")

@@ -24,6 +24,7 @@ def test_figures_have_titles_and_labels(tmp_path):
         plots.plot_schedules({"linear": dh.NoiseSchedule("linear", 100), "cosine": dh.NoiseSchedule("cosine", 50)}, t=10),
         plots.scatter_points({"data": points, "noise": torch.randn(200, 2)}, title="clouds"),
         plots.plot_vector_fields({"field": -points}, points, title="field"),
+        plots.plot_paths([torch.randn(40, 2) * (1 - k / 10) for k in range(10)], num_paths=5, data=points),
         plots.plot_losses([1.0 / (i + 1) for i in range(200)], reference={"zero predictor": 1.0}),
         plots.plot_histograms({"a": {"x": torch.randn(500), "y": torch.randn(500)}}, density=lambda g: g * 0, title="hist"),
     ]

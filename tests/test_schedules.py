@@ -114,6 +114,8 @@ def test_from_betas_and_config_round_trip():
     betas = torch.linspace(1e-3, 0.05, 40)
     s = dh.NoiseSchedule.from_betas(betas, name="mine")
     torch.testing.assert_close(s.betas, betas)
+    from_list = dh.NoiseSchedule.from_betas(betas.tolist())
+    torch.testing.assert_close(from_list.alphas_cumprod, s.alphas_cumprod)
     for schedule in [s, dh.NoiseSchedule("sigmoid", 30)]:
         again = dh.NoiseSchedule.from_config(schedule.config())
         torch.testing.assert_close(again.alphas_cumprod, schedule.alphas_cumprod)
