@@ -9,8 +9,8 @@ __version__ = "0.1.0"
 
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, white_square)
-from .metrics import gaussian_baseline_loss, sliced_wasserstein
-from .models import MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
+from .metrics import digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
+from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .runtime import pick_device, quick_mode, seed_everything, setup
 from .sampling import ddim_sample, ddim_steps, ddim_timesteps, ddpm_sample, ddpm_steps, guided_noise

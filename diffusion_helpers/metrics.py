@@ -48,3 +48,58 @@ def gaussian_baseline_loss(schedule, data):
     abar = schedule.alphas_cumprod.detach().cpu().double()[:, None, None]
     errors = eye - (1 - abar) * torch.linalg.inv(abar * sigma + (1 - abar) * eye)
     return (errors.diagonal(dim1=1, dim2=2).sum(-1) / sigma.shape[0]).mean().item()
+
+
+def frechet_distance(features_a, features_b):
+    """Frechet distance between Gaussians fitted to two sets of features (Heusel et al. 2017, the
+    "FID" formula), in any feature space:
+
+        d^2 = |mu_a - mu_b|^2 + tr(Sigma_a + Sigma_b - 2 (Sigma_a^(1/2) Sigma_b Sigma_a^(1/2))^(1/2)).
+
+    Args: features (N_a, F) and (N_b, F). Returns d^2, a float (0 for identical statistics).
+    """
+    check_float_tensor("features_a", features_a, min_dim=2)
+    check_float_tensor("features_b", features_b, min_dim=2)
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"features must have the same width F, got {features_a.shape[1]} and {features_b.shape[1]}")
+    a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))
+    values, vectors = torch.linalg.eigh(cov_a)
+    root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    return ((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross).item()
+
+
+@torch.no_grad()
+def digit_report(images, classifier, asked_labels=None, real_images=None, confidence=0.9, batch_size=500):
+    """What the digit classifier makes of generated digits (B, 1, 28, 28) in [-1, 1].
+
+    Returns a dict:
+        confident: share of samples whose top class has probability >= ``confidence``;
+        histogram: the share of samples given to each class (the top class of each sample);
+        entropy: entropy of that histogram in nats (ln 10 = 2.30 when all ten are even);
+        accuracy: share classified as ``asked_labels`` (B,), if given (conditional samples);
+        frechet: Frechet distance to ``real_images`` in the classifier's feature space, if given.
+    """
+    check_float_tensor("images", images, min_dim=4, last_dims=(1, 28, 28))
+    device = next(classifier.parameters()).device
+    features, probabilities = [], []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size].to(device)
+        hidden = classifier.features(batch)
+        features.append(hidden.cpu())
+        probabilities.append(classifier.head(hidden).softmax(-1).cpu())
+    features, probabilities = torch.cat(features), torch.cat(probabilities)
+    top_probability, top_class = probabilities.max(-1)
+    histogram = torch.bincount(top_class, minlength=probabilities.shape[1]).double() / len(images)
+    report = {"confident": (top_probability >= confidence).double().mean().item(),
+              "histogram": histogram.tolist(),
+              "entropy": -(histogram[histogram > 0] * histogram[histogram > 0].log()).sum().item()}
+    if asked_labels is not None:
+        report["accuracy"] = (top_class == asked_labels.cpu()).double().mean().item()
+    if real_images is not None:
+        real_features = torch.cat([classifier.features(real_images[s:s + batch_size].to(device)).cpu()
+                                   for s in range(0, len(real_images), batch_size)])
+        report["frechet"] = frechet_distance(features, real_features)
+    return report

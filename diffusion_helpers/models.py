@@ -234,7 +234,33 @@ class UNet(nn.Module):
         return F.pixel_shuffle(out, patch) if patch > 1 else out
 
 
-MODEL_CLASSES = {"MLPDenoiser": MLPDenoiser, "UNet": UNet}
+class DigitClassifier(nn.Module):
+    """A small CNN that recognises 28x28 digits, used to judge generated samples (not to generate).
+
+    conv 3x3 (32) -> pool -> conv 3x3 (64) -> pool -> linear (feature_dim) -> linear (10).
+    ``features(x)`` gives the penultimate layer (B, feature_dim), the space of the Frechet distance.
+    Shapes: x (B, 1, 28, 28) in [-1, 1] -> logits (B, num_classes).
+    """
+
+    def __init__(self, num_classes=10, feature_dim=128):
+        super().__init__()
+        self.config = dict(num_classes=check_int("num_classes", num_classes, low=2),
+                           feature_dim=check_int("feature_dim", feature_dim, low=2))
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 7 * 7, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x):
+        check_float_tensor("x", x, min_dim=4, last_dims=(1, 28, 28))
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+MODEL_CLASSES = {"MLPDenoiser": MLPDenoiser, "UNet": UNet, "DigitClassifier": DigitClassifier}
 
 
 def build_model(class_name, config):

@@ -23,6 +23,8 @@ PRETRAINED = {
                   description="unconditional U-Net for 28x28 MNIST digits (DDPM, linear schedule, T=1000)"),
     "mnist-cond": dict(file="mnist-cond.pt", sha256=None,
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
+    "digit-classifier": dict(file="digit-classifier.pt", sha256=None,
+                             description="small CNN that recognises digits, to judge samples (dh.metrics)"),
 }
 
 
@@ -41,7 +43,7 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None,
     Args:
         path: file to write (parent folders are created).
         model: the trained model; its class name and ``model.config`` are stored.
-        schedule: the NoiseSchedule it was trained with.
+        schedule: the NoiseSchedule it was trained with (None for a classifier).
         data: a short description of the training data, e.g. "MNIST train, 60,000 digits".
         training: the training budget and options, a dict of plain values (steps, minutes, ...).
         final_loss: the loss at the end of training.
@@ -50,10 +52,10 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None,
     """
     if not hasattr(model, "config"):
         raise TypeError(f"model must be a diffusion_helpers model with a .config, got {type(model).__name__}")
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    if schedule is not None and not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule or None, got {type(schedule).__name__}")
     metadata = {"format": FORMAT, "model_class": type(model).__name__, "model_config": model.config,
-                "schedule": schedule.config(), "data": str(data), "training": dict(training or {}),
+                "schedule": None if schedule is None else schedule.config(), "data": str(data), "training": dict(training or {}),
                 "final_loss": None if final_loss is None else float(final_loss),
                 "package_version": __version__, "torch_version": str(torch.__version__)}
     state_dict = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
@@ -67,7 +69,7 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None,
 def load_checkpoint(path, device="cpu"):
     """Load a checkpoint written by ``save_checkpoint``.
 
-    Returns (model in eval mode on ``device``, NoiseSchedule, metadata dict).
+    Returns (model in eval mode on ``device``, NoiseSchedule or None, metadata dict).
     Raises FileNotFoundError if ``path`` does not exist and ValueError if the file is not a
     checkpoint, is truncated, or its digest does not match (corrupted).
     """
@@ -86,7 +88,8 @@ def load_checkpoint(path, device="cpu"):
         raise ValueError(f"checkpoint {path} is corrupted: its SHA-256 digest does not match its contents")
     model = build_model(metadata["model_class"], metadata["model_config"])
     model.load_state_dict(state_dict)
-    return model.eval().to(device), NoiseSchedule.from_config(metadata["schedule"]), metadata
+    schedule = None if metadata["schedule"] is None else NoiseSchedule.from_config(metadata["schedule"])
+    return model.eval().to(device), schedule, metadata
 
 
 def file_sha256(path):
@@ -116,9 +119,10 @@ def list_pretrained():
 def load_pretrained(name, device="cpu"):
     """Load a shipped checkpoint: ``model, schedule = load_pretrained("mnist")``.
 
-    names: "mnist" (unconditional) and "mnist-cond" (class-conditional with a null label).
-    The file's SHA-256 is checked against the one recorded when it was shipped.
-    Returns (model in eval mode on ``device``, NoiseSchedule).
+    names: "mnist" (unconditional), "mnist-cond" (class-conditional with a null label) and
+    "digit-classifier" (its schedule is None). The file's SHA-256 is checked against the one
+    recorded when it was shipped.
+    Returns (model in eval mode on ``device``, NoiseSchedule or None).
     """
     if name not in PRETRAINED:
         raise ValueError(f"unknown pretrained name {name!r}; known names: {sorted(PRETRAINED)}")

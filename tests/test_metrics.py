@@ -47,3 +47,42 @@ def test_bad_clouds_are_refused():
         dh.sliced_wasserstein(torch.zeros(10, 2), torch.zeros(11, 2))
     with pytest.raises(TypeError, match="a"):
         dh.sliced_wasserstein(torch.zeros(10, 2, dtype=torch.long), torch.zeros(10, 2))
+
+
+def test_frechet_distance_follows_its_closed_form_for_gaussians():
+    """For N(0, a^2 I) and N(m, b^2 I) in F dimensions, d^2 = |m|^2 + F (a - b)^2."""
+    generator = torch.Generator().manual_seed(3)
+    n, F = 200_000, 4
+    a = 1.0 * torch.randn(n, F, generator=generator, dtype=torch.float64)
+    m = torch.tensor([0.5, 0.0, -1.0, 0.2], dtype=torch.float64)
+    b = 2.0 * torch.randn(n, F, generator=generator, dtype=torch.float64) + m
+    expected = m.square().sum().item() + F * (1.0 - 2.0) ** 2
+    assert dh.frechet_distance(a, b) == pytest.approx(expected, rel=0.02)
+    assert dh.frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ValueError, match="width"):
+        dh.frechet_distance(a, b[:, :3])
+
+
+def test_digit_report_counts_what_the_classifier_says():
+    """A stand-in classifier that reads the class off the mean brightness, so every figure is known."""
+    import torch.nn as nn
+
+    class ByBrightness(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.tensor(50.0))
+
+        def features(self, x):
+            return x.mean(dim=(1, 2, 3))[:, None].repeat(1, 2)
+
+        def head(self, features):  # class k wins when the brightness is near k / 10 - 1
+            centres = torch.arange(10.0) / 10 - 1
+            return -self.scale * (features[:, :1] - centres) ** 2
+
+    images = (torch.arange(10.0) / 10 - 1).repeat_interleave(3)[:, None, None, None].expand(30, 1, 28, 28)
+    report = dh.digit_report(images, ByBrightness(), asked_labels=torch.arange(10).repeat_interleave(3),
+                             real_images=images)
+    assert report["histogram"] == pytest.approx([0.1] * 10)
+    assert report["entropy"] == pytest.approx(math.log(10))
+    assert report["accuracy"] == 1.0 and report["frechet"] == pytest.approx(0, abs=1e-9)
+    assert 0 <= report["confident"] <= 1
