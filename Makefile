@@ -15,7 +15,7 @@ setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"

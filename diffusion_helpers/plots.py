@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from matplotlib import animation
 
-plt.rcParams.update({"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90})
+READABLE = {"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90}  # applied by dh.setup()
 
 
 def to_numpy_image(image):

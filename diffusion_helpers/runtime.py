@@ -34,10 +34,14 @@ def quick_mode():
 
 
 def setup(seed=0, verbose=True):
-    """First cell of every notebook: seed everything, pick the device, report quick mode.
-
-    Returns the torch.device to use.
+    """First cell of every notebook: seed everything, pick the device, make figures readable
+    (larger fonts), report quick mode. Returns the torch.device to use.
     """
+    import matplotlib.pyplot as plt
+
+    from .plots import READABLE
+
+    plt.rcParams.update(READABLE)
     seed_everything(seed)
     device = pick_device()
     try:  # Colab draws ipywidgets 8 only through its custom widget manager
