@@ -206,6 +206,7 @@ class UNet(nn.Module):
                                       nn.Conv2d(channels, in_channels * patch_size**2, 3, padding=1))
         nn.init.zeros_(self.conv_out[-1].weight)  # start by predicting zero noise: a calm first loss
         nn.init.zeros_(self.conv_out[-1].bias)
+        self.to(memory_format=torch.channels_last)  # measured: convolutions run faster in this layout
 
     def forward(self, x, t, y=None):
         check_float_tensor("x", x, min_dim=4)
@@ -216,7 +217,7 @@ class UNet(nn.Module):
         if x.shape[-1] % factor or x.shape[-2] % factor:
             raise ValueError(f"x's height and width must be divisible by {factor}, got {tuple(x.shape[-2:])}")
         emb = self.conditioning(x, t, y)
-        h = self.conv_in(F.pixel_unshuffle(x, patch) if patch > 1 else x)
+        h = self.conv_in((F.pixel_unshuffle(x, patch) if patch > 1 else x).contiguous(memory_format=torch.channels_last))
         skips = [h]
         for blocks, downsample in zip(self.down, self.downsample):
             for block in blocks:
@@ -231,7 +232,7 @@ class UNet(nn.Module):
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
             h = upsample(h)
         out = self.conv_out(h)
-        return F.pixel_shuffle(out, patch) if patch > 1 else out
+        return (F.pixel_shuffle(out, patch) if patch > 1 else out).contiguous()
 
 
 class DigitClassifier(nn.Module):

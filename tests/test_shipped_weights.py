@@ -1,0 +1,59 @@
+"""The checkpoints that ship inside the package: present, verified, and working offline."""
+import os
+import shutil
+
+import pytest
+import torch
+
+import diffusion_helpers as dh
+from diffusion_helpers import pretrained
+
+SHIPPED = [name for name, entry in pretrained.PRETRAINED.items() if entry["sha256"] is not None]
+
+
+def test_every_recorded_checkpoint_is_in_the_package():
+    assert {"mnist-cond", "digit-classifier"} <= set(SHIPPED)
+    for name in SHIPPED:
+        path = os.path.join(pretrained.WEIGHTS_DIR, pretrained.PRETRAINED[name]["file"])
+        assert os.path.isfile(path), f"{name}: {path} is missing"
+        assert os.path.getsize(path) < 5e6, f"{name} should stay a few MB"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoints_load_in_eval_mode_and_run(name):
+    model, schedule = dh.load_pretrained(name)
+    assert not model.training and next(model.parameters()).device.type == "cpu"
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        if name == "digit-classifier":
+            assert schedule is None and model(x).shape == (4, 10)
+        else:
+            y = torch.tensor([0, 3, 7, 10]) if model.config["num_classes"] else None
+            assert model(x, torch.tensor([0, 10, 500, 999]), y).shape == x.shape
+            assert schedule.num_timesteps == 1000
+
+
+def test_an_altered_shipped_file_is_refused(tmp_path, monkeypatch):
+    for name in SHIPPED:
+        shutil.copy(os.path.join(pretrained.WEIGHTS_DIR, pretrained.PRETRAINED[name]["file"]), tmp_path)
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", str(tmp_path))
+    path = tmp_path / "mnist-cond.pt"
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="SHA-256"):
+        dh.load_pretrained("mnist-cond")
+    path.write_bytes(bytes(content[: len(content) // 2]))
+    with pytest.raises(ValueError, match="SHA-256"):
+        dh.load_pretrained("mnist-cond")
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="mnist-cond"):
+        dh.load_pretrained("mnist-cond")
+
+
+def test_the_classifier_recognises_real_digits():
+    classifier, _ = dh.load_pretrained("digit-classifier")
+    images, labels = dh.load_mnist(offline=True)
+    held_out = slice(0, 500)  # the recipe kept these aside
+    report = dh.digit_report(images[held_out], classifier, asked_labels=labels[held_out])
+    assert report["accuracy"] > 0.95
