@@ -12,7 +12,7 @@ SHIPPED = [name for name, entry in pretrained.PRETRAINED.items() if entry["sha25
 
 
 def test_every_recorded_checkpoint_is_in_the_package():
-    assert {"mnist-cond", "digit-classifier"} <= set(SHIPPED)
+    assert set(SHIPPED) == {"mnist", "mnist-cond", "digit-classifier"}
     for name in SHIPPED:
         path = os.path.join(pretrained.WEIGHTS_DIR, pretrained.PRETRAINED[name]["file"])
         assert os.path.isfile(path), f"{name}: {path} is missing"
