@@ -10,9 +10,7 @@ beside the same figures for real digits (the floor).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import torch
 
@@ -20,6 +18,7 @@ import diffusion_helpers as dh
 
 sys.path.insert(0, os.path.dirname(__file__))
 from reference_unet import ReferenceUNet  # noqa: E402
+from unet_speed import median_seconds as seconds  # noqa: E402
 
 
 def load(name, weights):
@@ -27,16 +26,6 @@ def load(name, weights):
         return dh.load_pretrained(name)
     model, schedule, _ = dh.load_checkpoint(os.path.join(weights, name, f"{name}.pt"))
     return model, schedule
-
-
-def seconds(function, repeats):
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def speed(name, model, schedule, repeats, full_ddpm):
