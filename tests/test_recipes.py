@@ -15,8 +15,25 @@ def test_reproduce_writes_a_checkpoint_with_its_budget_and_a_preview(tmp_path, m
     assert metadata["training"]["steps"] == 2 and metadata["training"]["label_dropout"] == 0.15
     assert model.config["num_classes"] == 10 and schedule.num_timesteps == 1000
     out = capsys.readouterr().out
-    assert "t0-100" in out and "sha256" in out
+    assert "t0-100" in out and "sha256" in out and "preview: confident" in out and "accuracy" in out
     assert os.path.isfile(os.path.join(tmp_path, "mnist-cond", "preview_000002.png"))
+
+
+def test_a_run_continues_from_a_checkpoint_and_adds_up_its_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFUSION_OFFLINE", "1")
+    first = recipes.reproduce("mnist", minutes=None, steps=2, out_dir=str(tmp_path / "a"), report_every=2)
+    # lr = 0: the weights cannot move, so the continued checkpoint must hold exactly the first one's
+    second = recipes.reproduce("mnist", minutes=None, steps=3, out_dir=str(tmp_path / "b"), report_every=3,
+                               init=first, lr=0.0, lr_schedule="cosine")
+    (model_a, _, _), (model_b, _, metadata) = dh.load_checkpoint(first), dh.load_checkpoint(second)
+    assert all(torch.equal(a, b) for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()))
+    training = metadata["training"]
+    assert training["init"]["steps"] == 2 and training["total_steps"] == 5 and training["lr_schedule"] == "cosine"
+    assert "--init" in training["command"] and "--lr-schedule cosine" in training["command"]
+    with pytest.raises(ValueError, match="model config"):
+        recipes.reproduce("mnist-cond", steps=1, out_dir=str(tmp_path / "c"), init=first)
+    with pytest.raises(ValueError, match="overwritten"):
+        recipes.reproduce("mnist", steps=1, out_dir=str(tmp_path / "a"), init=first)
 
 
 def test_loss_by_band_reports_every_band():

@@ -1,8 +1,11 @@
 """The one training loop: it learns, it is reproducible, and it handles labels, EMA and budgets."""
+import math
+
 import pytest
 import torch
 
 import diffusion_helpers as dh
+from diffusion_helpers.training import learning_rate, loss_weights
 
 
 def evaluation_loss(model, schedule, points, seed=0, n=20_000):
@@ -73,12 +76,66 @@ def test_train_steps_yields_every_step():
     assert [state.step for state in states] == [1, 2, 3, 4, 5]
 
 
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    """lr_t = lr * min(1, t / warmup) * (1 + cos(pi t / T)) / 2 (SGDR eq. 5 with a linear warm-up);
+    at the last step lr = 0, so AdamW (no weight decay) leaves the weights where they were."""
+    points = dh.make_toy_2d("moons", 200)
+    model = dh.MLPDenoiser(hidden_dim=16)
+    lrs, weights = [], []
+    for state in dh.train_steps(model, dh.NoiseSchedule("linear", 50), points, steps=10, lr=0.01,
+                                lr_schedule="cosine", warmup_steps=4, progress=False):
+        lrs.append(state.lr)
+        weights.append([p.detach().clone() for p in state.model.parameters()])
+    expected = [0.01 * min(1, t / 4) * (1 + math.cos(math.pi * t / 10)) / 2 for t in range(1, 11)]
+    assert lrs == pytest.approx(expected, abs=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(weights[-2], weights[-1]))
+    assert not all(torch.equal(a, b) for a, b in zip(weights[-3], weights[-2]))
+
+
+def test_constant_schedule_and_a_minutes_budget_for_the_cosine():
+    config = dh.TrainConfig(steps=1000, lr=0.1, minutes=1.0, lr_schedule="cosine")
+    assert learning_rate(config, 10, 30.0) == pytest.approx(0.05)  # half the minutes used: cos(pi/2)
+    assert learning_rate(config, 500, 1.0) == pytest.approx(0.05)  # half the steps used
+    assert learning_rate(dh.TrainConfig(lr=0.1, warmup_steps=10), 5, 0.0) == pytest.approx(0.05)
+    assert learning_rate(dh.TrainConfig(lr=0.1), 5, 1e6) == 0.1
+
+
+def test_min_snr_weights_follow_the_formula():
+    """w_t = min(SNR_t, gamma) / SNR_t: 1 on the noisy side (SNR <= gamma), gamma / SNR_t on the clean side."""
+    schedule = dh.NoiseSchedule("cosine", 1000)
+    t = torch.arange(1000)
+    weights = loss_weights(dh.TrainConfig(loss_weighting="min_snr", min_snr_gamma=5.0), schedule, t)
+    snr = schedule.alphas_cumprod / (1 - schedule.alphas_cumprod)
+    noisy = snr <= 5.0
+    assert noisy.any() and (~noisy).any()
+    assert torch.equal(weights[noisy], torch.ones(int(noisy.sum())))
+    assert torch.allclose(weights[~noisy], 5.0 / snr[~noisy])
+    assert torch.equal(loss_weights(dh.TrainConfig(), schedule, t), torch.ones(1000))
+
+
+def test_min_snr_with_a_gamma_above_every_snr_is_the_plain_loss():
+    points = dh.make_toy_2d("moons", 300)
+    s = dh.NoiseSchedule("linear", 50)
+    runs = []
+    for options in (dict(), dict(loss_weighting="min_snr", min_snr_gamma=float(s.snr().max()) * 2)):
+        torch.manual_seed(0)
+        runs.append(dh.train(dh.MLPDenoiser(hidden_dim=16), s, points, steps=20, progress=False, **options).losses)
+    assert runs[0] == pytest.approx(runs[1], rel=1e-6)
+    torch.manual_seed(0)
+    weighted = dh.train(dh.MLPDenoiser(hidden_dim=16), s, points, steps=20, progress=False,
+                        loss_weighting="min_snr", min_snr_gamma=1.0).losses
+    assert weighted[0] < runs[0][0]  # the same first batch, with weights <= 1 and some < 1
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(steps=0), ValueError, "steps"),
     (dict(batch_size=0), ValueError, "batch_size"),
     (dict(label_dropout=1.5), ValueError, "label_dropout"),
     (dict(ema_decay=-0.1), ValueError, "ema_decay"),
     (dict(learning_rate=0.1), TypeError, "learning_rate"),
+    (dict(lr_schedule="step"), ValueError, "constant"),
+    (dict(warmup_steps=-1), ValueError, "warmup_steps"),
+    (dict(loss_weighting="p2"), ValueError, "min_snr"),
 ])
 def test_bad_training_options_are_refused(kwargs, error, words):
     with pytest.raises(error) as info:
