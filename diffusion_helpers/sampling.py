@@ -99,6 +99,8 @@ def ddim_steps(model, schedule, x_T, num_steps=50, eta=0.0, y=None, guidance_sca
 
     where t' is the next (smaller) timestep and abar = 1 after the last. eta = 0 is deterministic;
     eta = 1 with num_steps = T is DDPM. With ``clip_x0``, eps is recomputed from the clamped x0_hat.
+    For images use clip_x0=True: the first step starts at t = T-1, where x0_hat divides by
+    sqrt(abar_{T-1}) (5e-5 for the cosine schedule), so a tiny error in eps becomes a huge one.
     Yields (t, x_{t'}, x0_hat) after each of the num_steps steps.
     """
     y, guidance_scale = _check_sampler_inputs(schedule, x_T, y, guidance_scale, generator)
