@@ -20,7 +20,7 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 # The shipped checkpoints. "sha256" is the digest of the whole file; None until the file ships.
 PRETRAINED = {
     "mnist": dict(file="mnist.pt", sha256="de39abb091cc7de0a0975abcdd4300bdee43a27ac1e09718a7684f9870054758",
-                  description="unconditional U-Net for 28x28 MNIST digits (DDPM, linear schedule, T=1000)"),
+                  description="unconditional U-Net for 28x28 MNIST digits (DDPM, cosine schedule, T=1000)"),
     "mnist-cond": dict(file="mnist-cond.pt", sha256="955aa05638e0212253ff10135bcc4d4a8dd11294bcc82bf49932b0524615b760",
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
     "digit-classifier": dict(file="digit-classifier.pt", sha256="bc48bf83d86d309d5aada44770a31e4f0498e0d6102b3b536c18bf86cb1bdbe6",

@@ -57,3 +57,18 @@ def test_the_classifier_recognises_real_digits():
     held_out = slice(0, 500)  # the recipe kept these aside
     report = dh.digit_report(images[held_out], classifier, asked_labels=labels[held_out])
     assert report["accuracy"] > 0.95
+
+
+@pytest.mark.parametrize("name", ["mnist", "mnist-cond"])
+def test_shipped_models_draw_digits_the_classifier_recognises(name, tmp_path):
+    """A guard against shipping a broken or swapped file: 100 fixed-seed samples (DDIM, 20 steps).
+    Pure noise or an untrained model gets almost none recognised; the bars are far below the
+    benchmark's figures (1,000 samples, 50 steps), so only a real regression fails them."""
+    from diffusion_helpers.recipes import preview
+    model, schedule = dh.load_pretrained(name)
+    classifier, _ = dh.load_pretrained("digit-classifier")
+    conditional = model.config["num_classes"] is not None
+    report = preview(model, schedule, conditional, str(tmp_path / "grid.png"), classifier)
+    assert report["confident"] > 0.6 and report["entropy"] > 2.0, report
+    if conditional:
+        assert report["accuracy"] > 0.9, report
