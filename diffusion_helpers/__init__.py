@@ -7,7 +7,7 @@
 """
 __version__ = "0.1.0"
 
-from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, checkerboard, load_mnist, make_shapes,
+from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, white_square)
 from .metrics import digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters

