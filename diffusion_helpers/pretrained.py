@@ -19,7 +19,7 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 
 # The shipped checkpoints. "sha256" is the digest of the whole file; None until the file ships.
 PRETRAINED = {
-    "mnist": dict(file="mnist.pt", sha256="de39abb091cc7de0a0975abcdd4300bdee43a27ac1e09718a7684f9870054758",
+    "mnist": dict(file="mnist.pt", sha256="f01762e055bd92e800a0b6add8104daad14b7deb94f9a706b118b4bcdc9c8a90",
                   description="unconditional U-Net for 28x28 MNIST digits (DDPM, cosine schedule, T=1000)"),
     "mnist-cond": dict(file="mnist-cond.pt", sha256="955aa05638e0212253ff10135bcc4d4a8dd11294bcc82bf49932b0524615b760",
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
