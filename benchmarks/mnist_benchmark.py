@@ -16,6 +16,7 @@ import sys
 import torch
 
 import diffusion_helpers as dh
+from diffusion_helpers.recipes import CLASSIFIER_HELD_OUT
 
 sys.path.insert(0, os.path.dirname(__file__))
 from reference_unet import ReferenceUNet  # noqa: E402
@@ -83,7 +84,7 @@ def main():
 
     classifier, _ = load("digit-classifier", args.weights)
     real, real_labels = dh.load_mnist()
-    held_out = 1000  # the digits the classifier never saw (recipes.train_classifier)
+    held_out = CLASSIFIER_HELD_OUT  # the first digits, which the classifier never saw
     n, half = min(args.samples, held_out), held_out // 2
     reference = real[half:held_out]
 

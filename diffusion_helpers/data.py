@@ -186,7 +186,8 @@ def augment_digits(images, generator=None, max_degrees=12.0, max_shift=2.5, scal
     """Random small distortions of digit images (B, 1, H, W) in [-1, 1], as a handwriting varies:
     a rotation within +-max_degrees, a shift within +-max_shift pixels and a zoom in ``scale``
     (one affine map, bilinear), then, with probability ``thickness`` each, thicker strokes (the mean
-    of the image and its 3x3 max filter) or thinner ones (the same with the min filter). Used to train the digit classifier on few digits.
+    of the image and its 3x3 max filter) or thinner ones (the same with the min filter).
+    Used to train the digit classifier on few digits.
     """
     check_number("max_degrees", max_degrees, low=0.0)
     check_number("max_shift", max_shift, low=0.0)

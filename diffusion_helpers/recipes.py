@@ -37,6 +37,7 @@ RECIPES = {
                        train=dict(batch_size=128, lr=1e-3, ema_decay=0.999, label_dropout=0.15)),
 }
 BANDS = ((0, 100), (100, 300), (300, 600), (600, 1000))
+CLASSIFIER_HELD_OUT = 1000  # the first MNIST digits, kept from the digit classifier to measure it
 
 
 def loss_by_band(model, schedule, images, labels, seed=0):
@@ -147,7 +148,7 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
     return path
 
 
-def train_classifier(epochs=40, held_out=1000, out_dir="runs", seed=0):
+def train_classifier(epochs=40, held_out=CLASSIFIER_HELD_OUT, out_dir="runs", seed=0):
     """Train the digit classifier on the loaded MNIST digits but the first ``held_out``, which are
     kept aside to measure its accuracy (and serve as the real-data floor of the benchmark). So few
     digits need augmentation (``augment_digits``: rotation, shift, zoom, stroke width); the

@@ -166,6 +166,7 @@ def _train_generator(model, schedule, data, labels, config):
     ema_model = None
     if config.ema_decay > 0:
         ema_model = copy.deepcopy(model).eval().requires_grad_(False)
+    weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
     start, losses = time.perf_counter(), []
@@ -187,7 +188,7 @@ def _train_generator(model, schedule, data, labels, config):
                     drop = torch.rand(y.shape, device=device) < config.label_dropout
                     prediction = model(x_t, t, torch.where(drop, torch.full_like(y, model.null_label), y))
             per_sample = F.mse_loss(prediction.float(), noise, reduction="none").flatten(1).mean(1)
-            loss = (loss_weights(config, schedule, t) * per_sample).mean()
+            loss = (weight_by_timestep[t] * per_sample).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
