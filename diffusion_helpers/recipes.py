@@ -201,6 +201,8 @@ def main():
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="constant, or cosine decay to 0")
     parser.add_argument("--warmup-steps", type=int, default=None, help="linear learning-rate warm-up")
     parser.add_argument("--loss-weighting", choices=LOSS_WEIGHTINGS, default=None, help="uniform, or min_snr")
+    parser.add_argument("--batch-size", type=int, default=None, help="samples a step (recipe's if not given)")
+    parser.add_argument("--ema-decay", type=float, default=None, help="EMA decay of the weights (recipe's if not given)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -209,7 +211,8 @@ def main():
     else:
         overrides = {key: value for key, value in dict(lr=args.lr, lr_schedule=args.lr_schedule,
                                                         warmup_steps=args.warmup_steps,
-                                                        loss_weighting=args.loss_weighting).items() if value is not None}
+                                                        loss_weighting=args.loss_weighting, batch_size=args.batch_size,
+                                                        ema_decay=args.ema_decay).items() if value is not None}
         reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device, init=args.init, **overrides)
 
 
