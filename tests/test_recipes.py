@@ -48,3 +48,16 @@ def test_loss_by_band_reports_every_band():
 def test_unknown_recipe_is_refused():
     with pytest.raises(ValueError, match="mnist"):
         recipes.reproduce("cifar")
+
+
+def test_the_command_line_passes_every_training_option_to_the_recipe(monkeypatch):
+    calls = []
+    monkeypatch.setattr(recipes, "reproduce", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr("sys.argv", ["recipes", "mnist", "--minutes", "7", "--init", "a.pt", "--lr", "3e-4",
+                                     "--lr-schedule", "cosine", "--warmup-steps", "20", "--loss-weighting", "min_snr",
+                                     "--batch-size", "256", "--ema-decay", "0.9995"])
+    recipes.main()
+    (args, kwargs), = calls
+    assert args[:2] == ("mnist", 7.0) and kwargs.pop("init") == "a.pt"
+    assert kwargs == dict(lr=3e-4, lr_schedule="cosine", warmup_steps=20, loss_weighting="min_snr",
+                          batch_size=256, ema_decay=0.9995)
