@@ -37,6 +37,8 @@ RECIPES = {
                        train=dict(batch_size=128, lr=1e-3, ema_decay=0.999, label_dropout=0.15)),
 }
 BANDS = ((0, 100), (100, 300), (300, 600), (600, 1000))
+# TrainConfig fields the command line may override (--lr, --lr-schedule, ...); None keeps the recipe's
+TRAIN_OPTIONS = ("lr", "lr_schedule", "warmup_steps", "loss_weighting", "batch_size", "ema_decay")
 CLASSIFIER_HELD_OUT = 1000  # the first MNIST digits, kept from the digit classifier to measure it
 
 
@@ -209,10 +211,7 @@ def main():
     if args.name == "digit-classifier":
         train_classifier(out_dir=args.out_dir)
     else:
-        overrides = {key: value for key, value in dict(lr=args.lr, lr_schedule=args.lr_schedule,
-                                                        warmup_steps=args.warmup_steps,
-                                                        loss_weighting=args.loss_weighting, batch_size=args.batch_size,
-                                                        ema_decay=args.ema_decay).items() if value is not None}
+        overrides = {key: getattr(args, key) for key in TRAIN_OPTIONS if getattr(args, key) is not None}
         reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device, init=args.init, **overrides)
 
 
