@@ -149,6 +149,8 @@ class UNet(nn.Module):
         base_channels: channels at full resolution; level i has base_channels * channel_mults[i].
         channel_mults: one multiplier a level.
         num_res_blocks: residual blocks a level.
+        num_mid_blocks: residual blocks in the middle, at the lowest resolution, where the digit's
+            global shape is decided; with ``attention``, self-attention sits between each two.
         num_classes: None (unconditional) or the number of classes (adds a null label).
         attention: self-attention in the middle, at the lowest resolution.
         dropout: dropout inside the residual blocks.
@@ -159,7 +161,7 @@ class UNet(nn.Module):
     """
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
-                 num_classes=None, attention=True, dropout=0.0, patch_size=2):
+                 num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2):
         super().__init__()
         channel_mults = tuple(check_int("channel_mults entries", m, low=1) for m in channel_mults)
         self.config = dict(in_channels=check_int("in_channels", in_channels, low=1),
@@ -168,7 +170,8 @@ class UNet(nn.Module):
                            num_res_blocks=check_int("num_res_blocks", num_res_blocks, low=1),
                            num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
                            attention=bool(attention), dropout=float(dropout),
-                           patch_size=check_int("patch_size", patch_size, low=1, high=4))
+                           patch_size=check_int("patch_size", patch_size, low=1, high=4),
+                           num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2))
         self.null_label = num_classes
         emb_dim = 4 * base_channels
         self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
@@ -192,6 +195,9 @@ class UNet(nn.Module):
         self.mid1 = ResidualBlock(channels, channels, emb_dim, dropout)
         self.mid_attention = SelfAttention(channels) if attention else nn.Identity()
         self.mid2 = ResidualBlock(channels, channels, emb_dim, dropout)
+        self.mid_extra = nn.ModuleList(  # blocks past the second: (attention, block) pairs
+            nn.ModuleList([SelfAttention(channels) if attention else nn.Identity(),
+                           ResidualBlock(channels, channels, emb_dim, dropout)]) for _ in range(num_mid_blocks - 2))
 
         self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
         for level, width in reversed(list(enumerate(widths))):
@@ -227,6 +233,8 @@ class UNet(nn.Module):
                 h = downsample(h)
                 skips.append(h)
         h = self.mid2(self.mid_attention(self.mid1(h, emb)), emb)
+        for attention, block in self.mid_extra:
+            h = block(attention(h), emb)
         for blocks, upsample in zip(self.up, self.upsample):
             for block in blocks:
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)

