@@ -65,8 +65,8 @@ def grow_from(model, start_model, init="init"):
     attention's output projection are zero, so the grown model computes exactly what the smaller
     one did and training goes on from there ("Net2DeeperNet", Chen et al. 2016)."""
     grown, start = dict(model.config), dict(start_model.config)
-    grown.pop("num_mid_blocks"), start.pop("num_mid_blocks")
-    if grown != start or model.config["num_mid_blocks"] < start_model.config["num_mid_blocks"]:
+    extra_blocks = grown.pop("num_mid_blocks") - start.pop("num_mid_blocks", 0)  # 0: not a U-Net
+    if grown != start or extra_blocks < 0:
         raise ValueError(f"init checkpoint {init} has model config {start_model.config}, the recipe needs "
                          f"{model.config} (only num_mid_blocks may grow)")
     model.load_state_dict(start_model.float().state_dict(), strict=False)  # all but the extra blocks

@@ -51,8 +51,9 @@ def test_a_grown_unet_starts_as_the_smaller_one_and_its_new_blocks_learn():
     for config in (dict(num_mid_blocks=2, base_channels=32), dict(num_mid_blocks=2, num_classes=10)):
         with pytest.raises(ValueError, match="only num_mid_blocks may grow"):
             recipes.grow_from(dh.UNet(**config), small)
-    with pytest.raises(ValueError, match="only num_mid_blocks may grow"):
-        recipes.grow_from(dh.UNet(base_channels=16), grown)
+    for start in (grown, dh.DigitClassifier()):
+        with pytest.raises(ValueError, match="only num_mid_blocks may grow"):
+            recipes.grow_from(dh.UNet(base_channels=16), start)
 
 
 def test_loss_by_band_reports_every_band():
