@@ -19,7 +19,7 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 
 # The shipped checkpoints. "sha256" is the digest of the whole file; None until the file ships.
 PRETRAINED = {
-    "mnist": dict(file="mnist.pt", sha256="ac82bcea45c1286da27db925b3cda97ebbf520e328d96af4284fcf75a054ed23",
+    "mnist": dict(file="mnist.pt", sha256="04a03cae2a8769307966820aa6494e013dc9d04fa5d9399f376751e2fb41d5f5",
                   description="unconditional U-Net for 28x28 MNIST digits (DDPM, cosine schedule, T=1000)"),
     "mnist-cond": dict(file="mnist-cond.pt", sha256="955aa05638e0212253ff10135bcc4d4a8dd11294bcc82bf49932b0524615b760",
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),

@@ -21,7 +21,8 @@ def test_reproduce_writes_a_checkpoint_with_its_budget_and_a_preview(tmp_path, m
 
 def test_a_run_continues_from_a_checkpoint_and_adds_up_its_budget(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFUSION_OFFLINE", "1")
-    first = recipes.reproduce("mnist", minutes=None, steps=2, out_dir=str(tmp_path / "a"), report_every=2)
+    first = recipes.reproduce("mnist", minutes=None, steps=2, out_dir=str(tmp_path / "a"), report_every=2,
+                              num_mid_blocks=2)
     # lr = 0: the weights cannot move, so the continued (and grown) checkpoint must hold exactly the
     # first one's weights, beside two extra middle blocks
     second = recipes.reproduce("mnist", minutes=None, steps=3, out_dir=str(tmp_path / "b"), report_every=3,
