@@ -26,7 +26,7 @@ from .sampling import ddim_sample
 from .schedules import NoiseSchedule
 from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, train
 
-# The U-Net of both checkpoints: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
+# The U-Net both checkpoints start from: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
 # with attention; about 0.65M parameters, sized so that DDIM-50 on 64 digits runs in seconds on a CPU.
 MNIST_UNET = dict(in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1, attention=True, patch_size=2,
                   num_mid_blocks=2)
