@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from .schedules import NoiseSchedule
+from .schedules import DDPM_BETA_END, DDPM_BETA_START, NoiseSchedule
 
 
 def _report(ok, message):
@@ -57,7 +57,7 @@ def compare(got, expected, name="value", index_name="t", rtol=1e-4, atol=1e-7, h
     return False, message + "."
 
 
-def exponential_betas_reference(num_timesteps, beta_start=1e-4, beta_end=0.02):
+def exponential_betas_reference(num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END):
     """beta_t = beta_start * (beta_end / beta_start)^(t / (T - 1)), t = 0 .. T-1: evenly spaced
     in log space, from beta_start to beta_end."""
     if num_timesteps == 1:
@@ -68,7 +68,7 @@ def exponential_betas_reference(num_timesteps, beta_start=1e-4, beta_end=0.02):
 
 def check_exponential_schedule(function):
     """Check ``function(num_timesteps, beta_start, beta_end)`` -> betas (T,) of the exponential schedule."""
-    for T, start, end in [(1000, 1e-4, 0.02), (50, 1e-3, 0.1)]:
+    for T, start, end in [(1000, DDPM_BETA_START, DDPM_BETA_END), (50, 1e-3, 0.1)]:
         got, error = _call(function, T, start, end)
         if error:
             return _report(False, error)

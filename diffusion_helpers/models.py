@@ -1,8 +1,9 @@
 """Noise predictors eps_theta(x_t, t[, y]): an MLP for 2D points and a small U-Net for images.
 
-Both take x_t, integer timesteps t (B,) and, when built with ``num_classes``, class labels y (B,).
-y = None means "no label": the null label ``model.null_label`` (= num_classes) for every sample,
-which classifier-free guidance needs (Ho & Salimans 2022).
+Both take x_t, integer timesteps t (B,) and, when built with ``num_classes``, class labels y (B,)
+in [0, num_classes). y = None means "no label" for the whole batch; inside a label tensor,
+``NULL_LABEL`` (-1) marks one row's missing label. Classifier-free guidance needs both (Ho &
+Salimans 2022). Images go in and come out in [-1, 1] (``UNet.data_range``).
 """
 import math
 
@@ -10,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_float_tensor, check_int, check_labels, check_timesteps
+from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_timesteps
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -42,7 +43,7 @@ class _Conditioning(nn.Module):
         self.num_classes = num_classes
         self.time_embedding = nn.Sequential(
             SinusoidalTimeEmbedding(time_dim), nn.Linear(time_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        # One extra row: the null label, index num_classes.
+        # One extra row, index num_classes, learns the null label ("no class").
         self.class_embedding = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
 
     def forward(self, x, t, y):
@@ -54,7 +55,8 @@ class _Conditioning(nn.Module):
             return emb
         y = check_labels(y, x.shape[0], self.num_classes)
         if y is None:
-            y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long)
+            y = torch.full((x.shape[0],), NULL_LABEL, dtype=torch.long)
+        y = torch.where(y == NULL_LABEL, self.num_classes, y)  # the null label's row of the table
         return emb + self.class_embedding(y.to(x.device))
 
 
@@ -66,9 +68,11 @@ class MLPDenoiser(nn.Module):
         hidden_dim: width of every layer.
         num_blocks: residual blocks h <- h + W2 silu(W1 silu(h + emb)).
         time_dim: size of the sinusoidal time embedding.
-        num_classes: None for an unconditional model, else the number of classes (plus a null label).
+        num_classes: None for an unconditional model, else the number of classes (labels 0 .. num_classes-1,
+            plus NULL_LABEL for "no class").
     Shapes: x (B, D), t (B,), y (B,) or None -> (B, D).
     """
+    data_range = None  # points are unbounded: samplers never clip their x0_hat
 
     def __init__(self, data_dim=2, hidden_dim=128, num_blocks=3, time_dim=32, num_classes=None):
         super().__init__()
@@ -77,7 +81,7 @@ class MLPDenoiser(nn.Module):
                            num_blocks=check_int("num_blocks", num_blocks, low=0),
                            time_dim=time_dim,
                            num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1))
-        self.null_label = num_classes
+        self.num_classes = self.config["num_classes"]
         self.conditioning = _Conditioning(time_dim, hidden_dim, num_classes)
         self.input = nn.Linear(data_dim, hidden_dim)
         self.blocks = nn.ModuleList(
@@ -151,7 +155,7 @@ class UNet(nn.Module):
         num_res_blocks: residual blocks a level.
         num_mid_blocks: residual blocks in the middle, at the lowest resolution, where the digit's
             global shape is decided; with ``attention``, self-attention sits between each two.
-        num_classes: None (unconditional) or the number of classes (adds a null label).
+        num_classes: None (unconditional) or the number of classes (adds the null label, NULL_LABEL).
         attention: self-attention in the middle, at the lowest resolution.
         dropout: dropout inside the residual blocks.
         patch_size: 2 folds each 2x2 block of pixels into channels first (pixel unshuffle), so the
@@ -159,6 +163,7 @@ class UNet(nn.Module):
     Shapes: x (B, C, H, W) with H, W divisible by patch_size * 2^(levels-1); t (B,); y (B,) or None
     -> (B, C, H, W).
     """
+    data_range = (-1.0, 1.0)  # images live in [-1, 1]: samplers clip x0_hat to it by default
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
                  num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2):
@@ -172,7 +177,7 @@ class UNet(nn.Module):
                            attention=bool(attention), dropout=float(dropout),
                            patch_size=check_int("patch_size", patch_size, low=1, high=4),
                            num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2))
-        self.null_label = num_classes
+        self.num_classes = self.config["num_classes"]
         emb_dim = 4 * base_channels
         self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
         self.conv_in = nn.Conv2d(in_channels * patch_size**2, base_channels, 3, padding=1)

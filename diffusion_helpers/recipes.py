@@ -24,7 +24,7 @@ from .pretrained import WEIGHTS_DIR, file_sha256, load_checkpoint, load_pretrain
 from .runtime import pick_device, seed_everything
 from .sampling import ddim_sample
 from .schedules import NoiseSchedule
-from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, train
+from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, diffusion_loss, train
 
 # The U-Net both checkpoints start from: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
 # with attention; about 0.65M parameters, sized so that DDIM-50 on 64 digits runs in seconds on a CPU.
@@ -46,7 +46,7 @@ CLASSIFIER_HELD_OUT = 1000  # the first MNIST digits, kept from the digit classi
 
 
 def loss_by_band(model, schedule, images, labels, seed=0):
-    """The noise-prediction loss on a fixed batch, separately for each band of timesteps."""
+    """The noise-prediction loss (``diffusion_loss``) on a fixed batch, separately for each band of timesteps."""
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     losses = []
@@ -54,10 +54,9 @@ def loss_by_band(model, schedule, images, labels, seed=0):
         for low, high in BANDS:
             t = torch.randint(low, high, (len(images),), generator=generator)
             noise = torch.randn(images.shape, generator=generator)
-            x_t, _ = schedule.q_sample(images, t, noise)
-            inputs = (x_t.to(device), t.to(device)) + (() if labels is None else (labels.to(device),))
-            prediction = model(*inputs)
-            losses.append(torch.nn.functional.mse_loss(prediction.cpu().float(), noise).item())
+            labels_on_device = None if labels is None else labels.to(device)
+            losses.append(diffusion_loss(model, schedule.to(device), images.to(device), t.to(device), noise.to(device),
+                                         labels_on_device).item())
     return losses
 
 
@@ -90,8 +89,7 @@ def preview(model, schedule, conditional, path, classifier=None, count=100, seed
     device = next(model.parameters()).device
     x_T = torch.randn(count, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).to(device)
     y = torch.arange(count, device=device) % 10 if conditional else None
-    samples = ddim_sample(model, schedule, x_T, num_steps=20, y=y, guidance_scale=3.0 if conditional else 1.0,
-                          clip_x0=True, progress=False)
+    samples = ddim_sample(model, schedule, x_T, 20, y=y, guidance_scale=3.0 if conditional else 1.0, progress=False)
     figure = show_images(samples[:20], nrow=10, title=os.path.basename(path))
     figure.savefig(path)
     plt.close(figure)

@@ -1,165 +1,310 @@
-"""Reverse process: DDPM ancestral sampling, DDIM, and classifier-free guidance.
+"""The reverse process: DDPM and DDIM steps, the one sampling loop, and DDIM inversion.
 
-Each sampler comes twice: ``*_steps`` is a generator that yields every intermediate state (for
-plots and widgets that animate the reverse process), and ``*_sample`` runs it to the end.
+Read it top down. ``make_timesteps`` chooses the timesteps a sampler visits; ``ddpm_step`` and
+``ddim_step`` are one reverse step each, pure functions of x_t and the predicted noise;
+``sampling_loop`` is the one loop every sampler runs; ``ddpm_steps`` and ``ddim_steps`` yield
+every intermediate state (for plots and widgets that animate the reverse process), and
+``ddpm_sample`` / ``ddim_sample`` run them to the end.
+
+Timesteps are 0-based (index t is the paper's step t+1). ``t_prev = -1`` means "after the last
+step", where alpha-bar = 1: the clean data. Images live in [-1, 1].
 """
+import math
+import numbers
+from typing import NamedTuple
+
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_float_tensor, check_int, check_labels, check_number
-from .schedules import NoiseSchedule, _at
+from ._checks import check_choice, check_float_tensor, check_int, check_number
+from .guidance import check_guidance, guided_noise
+from .schedules import NoiseSchedule
+
+SPACINGS = ("trailing", "leading", "linspace")
 
 
-def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
-    """The noise prediction with classifier-free guidance (Ho & Salimans 2022, eq. 6):
+def make_timesteps(num_timesteps, num_steps, spacing="trailing"):
+    """The falling sequence of timesteps a sampler visits, a LongTensor (num_steps,).
 
-    eps = eps(x_t, t, None) + w * (eps(x_t, t, y) - eps(x_t, t, None)).
-
-    w = 0 is unconditional, w = 1 plain conditional (one model call), w > 1 guided. With y = None
-    the model is called as model(x_t, t) and w must be 1.
-    Shapes: x_t (B, ...), t (B,), y (B,) or None.
+    Spacings as in Lin et al. 2024 ("Common diffusion noise schedules are flawed"), table 2:
+    - "trailing": round(T - k T / n) - 1 for k = 0 .. n-1: starts at T-1, pure noise (default).
+    - "leading": k * (T // n), falling: DDIM's original grid; it never starts at T-1, so the
+      first step treats pure noise as if some signal were left.
+    - "linspace": round(linspace(0, T-1, n)), falling.
+    n = T gives T-1, ..., 0 (every step) with each spacing.
     """
-    if y is None:
-        if guidance_scale != 1.0:
-            raise ValueError(f"guidance_scale={guidance_scale} needs class labels y; with y=None use guidance_scale=1.0")
-        return model(x_t, t)
-    if guidance_scale == 1.0:
-        return model(x_t, t, y)
-    eps_uncond = model(x_t, t, None)
-    if guidance_scale == 0.0:
-        return eps_uncond
-    return eps_uncond + guidance_scale * (model(x_t, t, y) - eps_uncond)
+    T = check_int("num_timesteps", num_timesteps, low=1)
+    n = check_int("num_steps", num_steps, low=1, high=T)
+    if spacing == "trailing":
+        steps = torch.round(torch.arange(T, 0, -T / n, dtype=torch.float64))[:n] - 1
+    elif spacing == "leading":
+        steps = (torch.arange(n, dtype=torch.float64) * (T // n)).flip(0)
+    elif spacing == "linspace":
+        steps = torch.linspace(0, T - 1, n, dtype=torch.float64).round().flip(0)
+    else:
+        raise ValueError(f"spacing must be one of {list(SPACINGS)}, got {spacing!r}")
+    return steps.long()
 
 
-def _check_sampler_inputs(schedule, x_T, y, guidance_scale, generator):
+def check_timestep_sequence(timesteps, num_timesteps, name="timesteps"):
+    """An explicit sequence of timesteps: integers in [0, T), strictly falling. Returns a LongTensor."""
+    if isinstance(timesteps, (list, tuple, range)):
+        if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in timesteps):
+            raise TypeError(f"{name} must hold integers, got {list(timesteps)[:5]}...")
+        timesteps = torch.tensor(list(timesteps), dtype=torch.long)
+    if not isinstance(timesteps, torch.Tensor) or timesteps.is_floating_point() or timesteps.dtype == torch.bool:
+        raise TypeError(f"{name} must be a list or an integer tensor of timesteps, got {type(timesteps).__name__}")
+    if timesteps.dim() != 1 or timesteps.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {tuple(timesteps.shape)}")
+    timesteps = timesteps.long().cpu()
+    if int(timesteps.min()) < 0 or int(timesteps.max()) >= num_timesteps:
+        raise ValueError(f"{name} must lie in [0, {num_timesteps - 1}], got values from {int(timesteps.min())} "
+                         f"to {int(timesteps.max())}")
+    if not bool((timesteps[1:] < timesteps[:-1]).all()):
+        raise ValueError(f"{name} must fall strictly (from noise towards data), e.g. [999, 899, ..., 99]; "
+                         f"got {timesteps.tolist()[:8]}{'...' if len(timesteps) > 8 else ''}")
+    return timesteps
+
+
+def _one_timestep(name, t, low, high):
+    if isinstance(t, torch.Tensor) and t.numel() == 1 and not t.is_floating_point() and t.dtype != torch.bool:
+        t = int(t.item())  # a 0-d or one-element integer tensor, e.g. from a loop over timesteps
+    return check_int(name, t, low, high)
+
+
+def _check_step(schedule, x_t, t, t_prev, eps_hat, noise):
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    check_float_tensor("x_t", x_t)
+    t = _one_timestep("t", t, -1, schedule.num_timesteps - 1)  # -1: clean data, where inversion starts
+    t_prev = _one_timestep("t_prev", t_prev, -1, schedule.num_timesteps - 1)
+    if t_prev == t:
+        raise ValueError(f"t_prev must differ from t (both are {t})")
+    for name, value in (("eps_hat", eps_hat), ("noise", noise)):
+        if value is not None and (check_float_tensor(name, value).shape != x_t.shape):
+            raise ValueError(f"{name} must have the shape of x_t {tuple(x_t.shape)}, got {tuple(value.shape)}")
+    return t, t_prev
+
+
+def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
+    """One ancestral DDPM step from timestep t to t_prev < t (Ho et al. 2020, Algorithm 2):
+
+        x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t)                          (eq. 15)
+        x_{t_prev} = mu~ + sqrt(beta~) z,   z ~ N(0, I)            the posterior q(x_{t_prev} | x_t, x0_hat)
+        mu~ = sqrt(abar_prev) beta / (1 - abar_t) x0_hat + sqrt(alpha) (1 - abar_prev) / (1 - abar_t) x_t  (eq. 7)
+        beta~ = (1 - abar_prev) / (1 - abar_t) beta                                        (eq. 7)
+
+    where alpha = abar_t / abar_prev and beta = 1 - alpha: alpha_t and beta_t when t_prev = t - 1,
+    and the same step over a gap otherwise (as diffusers' DDPMScheduler takes it). Unclipped, mu~
+    equals Algorithm 2's (x_t - beta / sqrt(1 - abar_t) eps_hat) / sqrt(alpha). The last step
+    (t_prev = -1) adds no noise.
+
+    Args:
+        schedule: the NoiseSchedule the model was trained with.
+        x_t: the current samples (B, ...).
+        t, t_prev: ints with 0 <= t_prev < t < T, or t_prev = -1 for the last step (to clean data).
+        eps_hat: the predicted noise eps_theta(x_t, t), shaped like x_t.
+        noise: z, shaped like x_t; drawn with torch.randn_like if None.
+        clip_x0: clamp x0_hat to [-1, 1] (right for images) before forming the mean.
+    Returns:
+        (x_{t_prev}, x0_hat), both shaped like x_t.
+    """
+    t, t_prev = _check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    if t_prev > t:
+        raise ValueError(f"a DDPM step goes from t to an earlier t_prev, got t={t}, t_prev={t_prev}")
+    abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+    alpha, beta = abar_t / abar_prev, 1 - abar_t / abar_prev
+    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
+    if clip_x0:
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+    mean = (math.sqrt(abar_prev) * beta / (1 - abar_t)) * x0_hat \
+        + (math.sqrt(alpha) * (1 - abar_prev) / (1 - abar_t)) * x_t
+    if t_prev == -1:
+        return mean, x0_hat
+    variance = (1 - abar_prev) / (1 - abar_t) * beta
+    noise = torch.randn_like(x_t) if noise is None else noise
+    return mean + math.sqrt(variance) * noise, x0_hat
+
+
+def ddim_step(schedule, x_t, t, t_prev, eps_hat, *, eta=0.0, noise=None, clip_x0=False):
+    """One DDIM step from timestep t to t_prev (Song et al. 2021, eq. 12):
+
+        x_{t_prev} = sqrt(abar_prev) x0_hat                    "predicted x0"
+                   + sqrt(1 - abar_prev - sigma^2) eps_hat      "direction pointing to x_t"
+                   + sigma z,   z ~ N(0, I)                     "random noise"
+        sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)   (eq. 16)
+
+    with x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t). eta = 0 is deterministic (an
+    Euler step of an ODE); eta = 1 has DDPM's posterior variance, and with t_prev = t - 1 it is
+    ``ddpm_step``. With ``clip_x0`` x0_hat is clamped to [-1, 1] and eps_hat recomputed from it.
+    Run with t_prev > t (eta = 0), the same step moves towards noise: DDIM inversion.
+
+    Args as for ``ddpm_step``, plus eta in [0, 1]; t_prev may be any timestep but t, or -1, and
+    t may be -1 (clean data) when the step inverts.
+    Returns:
+        (x_{t_prev}, x0_hat), both shaped like x_t.
+    """
+    t, t_prev = _check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    eta = check_number("eta", eta, low=0.0, high=1.0)
+    if t_prev > t and eta > 0:
+        raise ValueError(f"inversion (t_prev={t_prev} > t={t}) is deterministic: use eta=0, got eta={eta}")
+    if t == -1 and clip_x0:
+        raise ValueError("at t = -1 x_t is the clean data itself: there is no x0_hat to clip (clip_x0=False)")
+    abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
+    if clip_x0:
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+        eps_hat = (x_t - math.sqrt(abar_t) * x0_hat) / math.sqrt(1 - abar_t)
+    sigma = 0.0 if t_prev > t else eta * math.sqrt((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev))
+    x_prev = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1 - abar_prev - sigma**2, 0.0)) * eps_hat
+    if sigma > 0:
+        x_prev = x_prev + sigma * (torch.randn_like(x_t) if noise is None else noise)
+    return x_prev, x0_hat
+
+
+class SamplerState(NamedTuple):
+    """What the samplers' ``*_steps`` yield after each step: ``for t, x, x0_hat in ...``."""
+    t: int                 # the timestep the step started from (the model was asked about it)
+    x: torch.Tensor        # the samples after the step (x_0 after the last one)
+    x0_hat: torch.Tensor   # the clean data predicted at t
+
+
+@torch.no_grad()
+def sampling_loop(model, x_T, timesteps, step, y=None, guidance_scale=1.0, progress=True, desc="sampling"):
+    """The one loop of every sampler: at each timestep t of the falling sequence, predict the noise
+    (with guidance, one model call) and take ``step(x, t, t_prev, eps_hat) -> (x, x0_hat)`` to the
+    next timestep t_prev (-1 after the last). Yields a SamplerState after each step."""
+    x, falling = x_T, timesteps.tolist()
+    for t, t_prev in zip(tqdm(falling, desc=desc, disable=not progress, leave=False), falling[1:] + [-1]):
+        eps_hat = guided_noise(model, x, t, y, guidance_scale)
+        x, x0_hat = step(x, t, t_prev, eps_hat)
+        yield SamplerState(t, x, x0_hat)
+
+
+def default_clip_x0(model, x_T):
+    """What clip_x0=None means: clip x0_hat for images, never for points. A model that declares its
+    ``data_range`` decides (dh.UNet: images in [-1, 1]; dh.MLPDenoiser: None, points); for any other
+    model, x_T shaped (B, C, H, W) means images."""
+    if hasattr(model, "data_range"):
+        return model.data_range is not None
+    return x_T.dim() == 4
+
+
+def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timesteps, spacing, y, guidance_scale,
+                     clip_x0, generator=None):
+    """Check a sampler's arguments once, before any model call. Returns (timesteps, y, clip_x0).
+    default_num_steps=None means all T steps."""
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
     check_float_tensor("x_T", x_T)
-    guidance_scale = check_number("guidance_scale", guidance_scale, low=0.0)
+    if x_T.shape[0] == 0:
+        raise ValueError(f"x_T holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
+    if not bool(torch.isfinite(x_T).all()):
+        raise ValueError("x_T holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
+    parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
+    if parameter is not None and parameter.device != x_T.device:
+        raise ValueError(f"x_T is on {x_T.device} but the model is on {parameter.device}: move one, e.g. x_T.to(device)")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    y = check_labels(y, x_T.shape[0], None)
-    return (None if y is None else y.to(x_T.device)), guidance_scale
+    if clip_x0 is not None and not isinstance(clip_x0, bool):
+        raise TypeError(f"clip_x0 must be True, False or None (clip for images, not for points), got {clip_x0!r}")
+    y, _ = check_guidance(model, x_T, y, guidance_scale)
+    check_choice("spacing", spacing, SPACINGS)
+    if timesteps is None:
+        timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing)
+    else:
+        timesteps = check_timestep_sequence(timesteps, schedule.num_timesteps)
+        if num_steps not in (None, default_num_steps, len(timesteps)):
+            raise ValueError(f"give num_steps or timesteps, not both: num_steps={num_steps} but "
+                             f"{len(timesteps)} timesteps")
+    return timesteps, y, default_clip_x0(model, x_T) if clip_x0 is None else clip_x0
 
 
-def _randn_like(x, generator):
+def randn_like(x, generator):
     """Standard normal noise shaped like x, drawn on the generator's device (reproducible on CPU)."""
     device = generator.device if generator is not None else x.device
     return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
 
 
-def _predict(model, schedule, x, t, y, guidance_scale, clip_x0):
-    t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-    eps = guided_noise(model, x, t_batch, y, guidance_scale)
-    x0_hat = schedule.predict_x0(x, t_batch, eps)
-    if clip_x0:
-        x0_hat = x0_hat.clamp(-1.0, 1.0)
-        eps = (x - _at(schedule.alphas_cumprod, t_batch, x).sqrt() * x0_hat) / _at(1 - schedule.alphas_cumprod, t_batch, x).sqrt()
-    return t_batch, eps, x0_hat
+def ddpm_steps(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing="trailing", y=None,
+               guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
+    """DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), yielding a SamplerState (t, x, x0_hat)
+    after each ``ddpm_step``. Arguments as for ``ddpm_sample``."""
+    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps, spacing, y,
+                                             guidance_scale, clip_x0, generator)
+
+    def step(x, t, t_prev, eps_hat):
+        noise = randn_like(x, generator) if t_prev >= 0 else None
+        return ddpm_step(schedule, x, t, t_prev, eps_hat, noise=noise, clip_x0=clip_x0)
+    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DDPM sampling")
 
 
-def ddpm_steps(model, schedule, x_T, y=None, guidance_scale=1.0, clip_x0=False, generator=None, progress=True):
-    """Ancestral DDPM sampling (Ho et al. 2020, Algorithm 2), one step at a time.
-
-    For t = T-1, ..., 0: predict eps, form x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)
-    (clamped to [-1, 1] if ``clip_x0``), then draw x_{t-1} ~ q(x_{t-1} | x_t, x0_hat) =
-    N(mu~_t(x_t, x0_hat), beta~_t I) (DDPM eq. 7); no noise is added at t = 0.
-
-    Yields (t, x_{t-1}, x0_hat) after each of the T steps.
-    """
-    y, guidance_scale = _check_sampler_inputs(schedule, x_T, y, guidance_scale, generator)
-    return _ddpm_generator(model, schedule, x_T, y, guidance_scale, clip_x0, generator, progress)
-
-
-@torch.no_grad()
-def _ddpm_generator(model, schedule, x, y, guidance_scale, clip_x0, generator, progress):
-    for t in tqdm(range(schedule.num_timesteps - 1, -1, -1), desc="DDPM sampling", disable=not progress, leave=False):
-        t_batch, _, x0_hat = _predict(model, schedule, x, t, y, guidance_scale, clip_x0)
-        mean, variance = schedule.posterior(x0_hat, x, t_batch)
-        x = mean + variance.sqrt() * _randn_like(x, generator) if t > 0 else mean
-        yield t, x, x0_hat
-
-
-def ddim_timesteps(num_timesteps, num_steps):
-    """The DDIM sub-sequence tau, "trailing" spacing (Lin et al. 2024, table 2): it starts at T-1.
-
-    Returns a LongTensor (num_steps,) falling from T-1; num_steps = T gives T-1, ..., 0.
-    """
-    T = check_int("num_timesteps", num_timesteps, low=1)
-    num_steps = check_int("num_steps", num_steps, low=1, high=T)
-    return (torch.round(torch.arange(T, 0, -T / num_steps, dtype=torch.float64)) - 1).long()[:num_steps]
-
-
-def ddim_steps(model, schedule, x_T, num_steps=50, eta=0.0, y=None, guidance_scale=1.0, clip_x0=False,
-               generator=None, progress=True):
-    """DDIM sampling (Song et al. 2021, eq. 12) over ``ddim_timesteps``, one step at a time.
-
-    x_{t'} = sqrt(abar_{t'}) x0_hat + sqrt(1 - abar_{t'} - sigma_t^2) eps + sigma_t z,
-    sigma_t = eta * sqrt((1 - abar_{t'}) / (1 - abar_t)) * sqrt(1 - abar_t / abar_{t'})   (eq. 16),
-
-    where t' is the next (smaller) timestep and abar = 1 after the last. eta = 0 is deterministic;
-    eta = 1 with num_steps = T is DDPM. With ``clip_x0``, eps is recomputed from the clamped x0_hat.
-    For images use clip_x0=True: the first step starts at t = T-1, where x0_hat divides by
-    sqrt(abar_{T-1}) (5e-5 for the cosine schedule), so a tiny error in eps becomes a huge one.
-    Yields (t, x_{t'}, x0_hat) after each of the num_steps steps.
-    """
-    y, guidance_scale = _check_sampler_inputs(schedule, x_T, y, guidance_scale, generator)
-    timesteps = ddim_timesteps(schedule.num_timesteps, num_steps)
+def ddim_steps(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, spacing="trailing", y=None,
+               guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
+    """DDIM sampling (Song et al. 2021, eq. 12), yielding a SamplerState (t, x, x0_hat) after each
+    ``ddim_step``. Arguments as for ``ddim_sample``."""
+    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 50, timesteps, spacing, y,
+                                             guidance_scale, clip_x0, generator)
     eta = check_number("eta", eta, low=0.0, high=1.0)
-    return _ddim_generator(model, schedule, x_T, timesteps, eta, y, guidance_scale, clip_x0, generator, progress)
+
+    def step(x, t, t_prev, eps_hat):
+        noise = randn_like(x, generator) if eta > 0 and t_prev >= 0 else None
+        return ddim_step(schedule, x, t, t_prev, eps_hat, eta=eta, noise=noise, clip_x0=clip_x0)
+    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DDIM sampling")
 
 
-@torch.no_grad()
-def _ddim_generator(model, schedule, x, timesteps, eta, y, guidance_scale, clip_x0, generator, progress):
-    alphas_cumprod = schedule.alphas_cumprod.double().cpu()
-    for i, t in enumerate(tqdm(timesteps.tolist(), desc="DDIM sampling", disable=not progress, leave=False)):
-        t_batch, eps, x0_hat = _predict(model, schedule, x, t, y, guidance_scale, clip_x0)
-        abar = alphas_cumprod[t]
-        abar_next = alphas_cumprod[timesteps[i + 1]] if i + 1 < len(timesteps) else torch.tensor(1.0, dtype=torch.float64)
-        sigma = eta * ((1 - abar_next) / (1 - abar) * (1 - abar / abar_next)).sqrt()
-        direction = (1 - abar_next - sigma**2).clamp(min=0).sqrt()
-        x = abar_next.sqrt().item() * x0_hat + direction.item() * eps
-        if i + 1 < len(timesteps) and eta > 0:
-            x = x + sigma.item() * _randn_like(x, generator)
-        yield t, x, x0_hat
-
-
-def _run(steps, x_T, return_trajectory):
-    trajectory = [x_T]
-    x = x_T
-    for _, x, _ in steps:
+def run_to_end(states, x_T, return_trajectory):
+    """Run a sampler's ``*_steps`` to the end: x_0, or (x_0, [x_T, ..., x_0]) with return_trajectory."""
+    x, trajectory = x_T, [x_T]
+    for state in states:
+        x = state.x
         if return_trajectory:
             trajectory.append(x)
     return (x, trajectory) if return_trajectory else x
 
 
-def ddpm_sample(model, schedule, x_T, y=None, guidance_scale=1.0, clip_x0=False, generator=None,
-                return_trajectory=False, progress=True):
-    """Generate samples with DDPM (see ``ddpm_steps``) starting from noise x_T (B, ...).
+def ddpm_sample(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing="trailing", y=None,
+                guidance_scale=1.0, clip_x0=None, generator=None, return_trajectory=False, progress=True):
+    """Generate samples with DDPM (Ho et al. 2020, Algorithm 2): T steps of ``ddpm_step`` from x_T.
+
+    Example: ``digits = dh.ddpm_sample(model, schedule, torch.randn(16, 1, 28, 28))``.
 
     Args:
         model: callable model(x_t, t) -> eps, or model(x_t, t, y) when conditional.
         schedule: the NoiseSchedule the model was trained with.
-        x_T: starting noise, e.g. torch.randn(B, 1, 28, 28).
-        y: class labels (B,) or one int, or None (unconditional).
-        guidance_scale: w of classifier-free guidance (0, 1 or more; see ``guided_noise``).
-        clip_x0: clamp x0_hat to [-1, 1] at every step.
+        x_T: starting noise (B, ...), e.g. torch.randn(B, 1, 28, 28).
+        num_steps: None for all T steps, or fewer (DDPM over a gap, see ``ddpm_step``).
+        timesteps: an explicit falling sequence instead of num_steps, e.g. [999, 499, 0].
+        spacing: how num_steps are spread, see ``make_timesteps``.
+        y: class labels (B,) in [0, num_classes) or one int; dh.NULL_LABEL marks a row without a
+            class; None: no labels.
+        guidance_scale: classifier-free guidance, ours: 0 = unconditional, 1 = plain conditional,
+            > 1 guided (Ho & Salimans' w = guidance_scale - 1); a number or a (B,) tensor.
+        clip_x0: clamp x0_hat to [-1, 1] at every step; None: yes for images, no for 2D points
+            (see ``default_clip_x0``). Without it, x0_hat at t = T-1 divides by sqrt(abar_{T-1})
+            (5e-5 for the cosine schedule), and images blow up.
         generator: torch.Generator for reproducible noise.
-        return_trajectory: also return [x_T, ..., x_0], T + 1 tensors.
+        return_trajectory: also return [x_T, ..., x_0], one tensor a step.
         progress: show a tqdm bar.
     Returns:
         x_0 (B, ...), or (x_0, trajectory).
     """
-    steps = ddpm_steps(model, schedule, x_T, y, guidance_scale, clip_x0, generator, progress)
-    return _run(steps, x_T, return_trajectory)
+    states = ddpm_steps(model, schedule, x_T, num_steps=num_steps, timesteps=timesteps, spacing=spacing, y=y,
+                        guidance_scale=guidance_scale, clip_x0=clip_x0, generator=generator, progress=progress)
+    return run_to_end(states, x_T, return_trajectory)
 
 
-def ddim_sample(model, schedule, x_T, num_steps=50, eta=0.0, y=None, guidance_scale=1.0, clip_x0=False,
-                generator=None, return_trajectory=False, progress=True):
-    """Generate samples with DDIM (see ``ddim_steps``) in ``num_steps`` steps from noise x_T (B, ...).
+def ddim_sample(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, spacing="trailing", y=None,
+                guidance_scale=1.0, clip_x0=None, generator=None, return_trajectory=False, progress=True):
+    """Generate samples with DDIM (Song et al. 2021): ``num_steps`` steps of ``ddim_step`` from x_T.
 
-    Arguments as for ``ddpm_sample``, plus num_steps (1 .. T) and eta (0 = deterministic, 1 =
-    DDPM-like noise). Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
+    Example: ``digits = dh.ddim_sample(model, schedule, torch.randn(64, 1, 28, 28), num_steps=50)``.
+
+    Args as for ``ddpm_sample``, plus num_steps (1 .. T; default 50, trailing spacing) and eta
+    (0 = deterministic, the same x_T always gives the same sample; 1 = DDPM-like noise).
+    Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
-    steps = ddim_steps(model, schedule, x_T, num_steps, eta, y, guidance_scale, clip_x0, generator, progress)
-    return _run(steps, x_T, return_trajectory)
+    states = ddim_steps(model, schedule, x_T, num_steps, eta=eta, timesteps=timesteps, spacing=spacing, y=y,
+                        guidance_scale=guidance_scale, clip_x0=clip_x0, generator=generator, progress=progress)
+    return run_to_end(states, x_T, return_trajectory)

@@ -11,16 +11,21 @@ import torch
 from ._checks import check_choice, check_float_tensor, check_int, check_number, check_timesteps
 
 SCHEDULE_NAMES = ("linear", "cosine", "quadratic", "sigmoid")
+# The textbook numbers, written once: DDPM's betas (Ho et al. 2020, sec. 4) and the cosine
+# schedule's offset s and cap on beta (Nichol & Dhariwal 2021, sec. 3.2), as in diffusers.
+DDPM_BETA_START, DDPM_BETA_END = 1e-4, 0.02
+COSINE_S, COSINE_MAX_BETA = 0.008, 0.999
 
 
-def make_betas(name, num_timesteps, beta_start=1e-4, beta_end=0.02, cosine_s=0.008, max_beta=0.999):
+def make_betas(name, num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END, cosine_s=COSINE_S,
+               max_beta=COSINE_MAX_BETA):
     """The variances beta_t of the forward steps, a float64 tensor (T,).
 
     - "linear" (Ho et al. 2020, sec. 4): beta_t evenly spaced from beta_start to beta_end.
     - "quadratic": sqrt(beta_t) evenly spaced, so beta_t grows like t^2 (diffusers "scaled_linear").
     - "sigmoid": beta_t = beta_start + (beta_end - beta_start) * sigmoid(s), s evenly in [-6, 6].
     - "cosine" (Nichol & Dhariwal 2021, eq. 17): alpha-bar(t) = f(t) / f(0),
-      f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2, and beta_t = min(1 - abar_t / abar_{t-1}, 0.999).
+      f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2, and beta_t = min(1 - abar_t / abar_{t-1}, max_beta).
     """
     check_choice("schedule name", name, SCHEDULE_NAMES)
     T = check_int("num_timesteps", num_timesteps, low=1)
@@ -64,7 +69,8 @@ class NoiseSchedule:
         posterior_variance: beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) * beta_t (DDPM eq. 7).
     """
 
-    def __init__(self, name="linear", num_timesteps=1000, beta_start=1e-4, beta_end=0.02, *, _betas=None):
+    def __init__(self, name="linear", num_timesteps=1000, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END, *,
+                 _betas=None):
         if _betas is None:
             _betas = make_betas(name, num_timesteps, beta_start, beta_end)
         self.name = name
@@ -108,6 +114,13 @@ class NoiseSchedule:
     def snr(self):
         """Signal-to-noise ratio SNR(t) = abar_t / (1 - abar_t) (Kingma et al. 2021, eq. 2), shape (T,)."""
         return self.alphas_cumprod / (1 - self.alphas_cumprod)
+
+    def alpha_bar(self, t):
+        """alpha-bar at one timestep t, a float in double precision: prod_{s<=t} (1 - beta_s),
+        summed as logs from the betas, so that 1 - alpha-bar stays exact near t = 0 (where it is
+        about 1e-4). t = -1, "after the last reverse step", gives 1: no noise at all."""
+        t = check_int("t", t, low=-1, high=self.num_timesteps - 1)
+        return math.exp(torch.log1p(-self.betas[:t + 1].cpu().double()).sum().item())
 
     def log_snr(self):
         """log SNR(t), shape (T,); it falls from high (clean) to low (pure noise)."""

@@ -1,8 +1,9 @@
-"""One training loop for every notebook: the simple DDPM loss (Ho et al. 2020, eq. 14).
+"""One loss and one training loop for every notebook: the simple DDPM loss (Ho et al. 2020, eq. 14).
 
     L = E_{x_0, t, eps} || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2
 
-``train_steps`` yields after every optimiser step (for live plots); ``train`` runs it to the end.
+``diffusion_loss`` computes it for one batch; ``train_steps`` yields after every optimiser step
+(for live plots); ``train`` runs it to the end.
 """
 import copy
 import math
@@ -10,10 +11,10 @@ import time
 from dataclasses import dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ._checks import check_choice, check_float_tensor, check_int, check_number
+from ._checks import NULL_LABEL, check_choice, check_float_tensor, check_int, check_labels, check_number, check_timesteps
+from .guidance import model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
 
@@ -83,16 +84,60 @@ class TrainResult:
         return sum(tail) / max(len(tail), 1)
 
 
+REDUCTIONS = ("mean", "none")
+
+
+def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator=None, reduction="mean"):
+    """The simple DDPM loss (Ho et al. 2020, eq. 14), the one loss every training run uses:
+
+        L = || eps - eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) ||^2,
+        t ~ Uniform{0, ..., T-1},  eps ~ N(0, I),
+
+    averaged over the values of each sample (and over the batch, with reduction="mean").
+
+    Args:
+        model: model(x_t, t) -> eps, or model(x_t, t, y) when y is given.
+        schedule: the NoiseSchedule of the forward process.
+        x0: clean data (B, ...): images in [-1, 1] (B, C, H, W), or points (B, D).
+        t: timesteps (B,) or one int in [0, T); drawn uniformly if None.
+        noise: eps, shaped like x0; drawn from N(0, I) if None.
+        y: class labels (B,) (NULL_LABEL for "no class" in a row), or None.
+        generator: the torch.Generator that draws t and noise when they are not given.
+        reduction: "mean" for one number, "none" for the loss of each sample, (B,).
+    Returns a 0-d tensor, or (B,).
+    """
+    check_float_tensor("x0", x0)
+    check_choice("reduction", reduction, REDUCTIONS)
+    draw_on = generator.device if generator is not None else x0.device
+    if t is None:
+        t = torch.randint(schedule.num_timesteps, (x0.shape[0],), generator=generator, device=draw_on)
+    t = check_timesteps(t, x0.shape[0], schedule.num_timesteps, device=x0.device)
+    if noise is None:
+        noise = torch.randn(x0.shape, generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
+    x_t, noise = schedule.q_sample(x0, t, noise)
+    prediction = model(x_t, t) if y is None else model(x_t, t, y)
+    if not isinstance(prediction, torch.Tensor) or prediction.shape != x0.shape:
+        shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
+        raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x0.shape)}: a noise predictor "
+                         "must return one noise estimate a value, shaped like its input")
+    per_sample = (prediction.float() - noise.float()).square().flatten(1).mean(1)
+    if reduction == "mean":
+        return per_sample.mean()
+    elif reduction == "none":
+        return per_sample
+    else:
+        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+
+
 def _check_data(data, labels, model):
     check_float_tensor("data", data, min_dim=2)
     if labels is None:
         return
-    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32):
-        raise TypeError("labels must be None or an integer tensor (N,)")
-    if labels.shape != data.shape[:1]:
-        raise ValueError(f"labels must have shape ({data.shape[0]},), got {tuple(labels.shape)}")
-    if getattr(model, "null_label", None) is None:
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be None or an integer tensor (N,), got {type(labels).__name__}")
+    if model_num_classes(model) is None:
         raise ValueError("labels were given but the model has no class embedding: build it with num_classes")
+    check_labels(labels, data.shape[0], model_num_classes(model), name="labels")
 
 
 def learning_rate(config, step, seconds):
@@ -144,8 +189,11 @@ def train_steps(model, schedule, data, labels=None, config=None, **options):
         model: an MLPDenoiser, UNet or any module model(x_t, t[, y]) -> eps.
         schedule: the NoiseSchedule of the forward process.
         data: clean training data (N, ...) in the model's range, e.g. images in [-1, 1].
-        labels: class labels (N,) for a conditional model, else None. A share
-            ``label_dropout`` is replaced by ``model.null_label`` so one model learns both.
+        labels: class labels (N,) in [0, num_classes) for a conditional model, else None. A share
+            ``label_dropout`` is replaced by NULL_LABEL ("no class"), so that one model learns
+            both p(x | y) and p(x), which classifier-free guidance needs.
+    The batches, timesteps, noise and dropped labels come from one torch.Generator seeded with
+    ``config.seed``: the global random state is left alone.
         config: a TrainConfig; ``options`` override its fields (e.g. steps=500).
     """
     config = replace(config or TrainConfig(), **options)
@@ -157,8 +205,7 @@ def train_steps(model, schedule, data, labels=None, config=None, **options):
 
 def _train_generator(model, schedule, data, labels, config):
     device = pick_device(config.device)
-    torch.manual_seed(config.seed)
-    batch_generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)  # all of the loop's randomness, on the CPU
     model.to(device).train()
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
@@ -176,18 +223,14 @@ def _train_generator(model, schedule, data, labels, config):
             lr = learning_rate(config, step, time.perf_counter() - start)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            index = torch.randint(data.shape[0], (config.batch_size,), generator=batch_generator).to(device)
-            x0 = data[index]
-            t = torch.randint(schedule.num_timesteps, (x0.shape[0],), device=device)
-            x_t, noise = schedule.q_sample(x0, t)
+            index = torch.randint(data.shape[0], (config.batch_size,), generator=generator).to(device)
+            t = torch.randint(schedule.num_timesteps, (config.batch_size,), generator=generator).to(device)
+            y = None
+            if labels is not None:
+                drop = (torch.rand(config.batch_size, generator=generator) < config.label_dropout).to(device)
+                y = torch.where(drop, NULL_LABEL, labels[index])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                if labels is None:
-                    prediction = model(x_t, t)
-                else:
-                    y = labels[index]
-                    drop = torch.rand(y.shape, device=device) < config.label_dropout
-                    prediction = model(x_t, t, torch.where(drop, torch.full_like(y, model.null_label), y))
-            per_sample = F.mse_loss(prediction.float(), noise, reduction="none").flatten(1).mean(1)
+                per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
             loss = (weight_by_timestep[t] * per_sample).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

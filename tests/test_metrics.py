@@ -27,7 +27,6 @@ def test_two_samples_of_one_distribution_are_close_and_the_distance_is_symmetric
 
 def test_the_gaussian_baseline_is_the_loss_of_the_exact_gaussian_predictor():
     """On Gaussian data the exact predictor reaches the baseline: Monte Carlo within 5 standard errors."""
-    from conftest import GaussianNoisePredictor
 
     generator = torch.Generator().manual_seed(2)
     s = dh.NoiseSchedule("cosine", 200)
@@ -35,7 +34,7 @@ def test_the_gaussian_baseline_is_the_loss_of_the_exact_gaussian_predictor():
     x0 = 0.5 * torch.randn(n, 2, generator=generator, dtype=torch.float64) + 1.0
     t = torch.randint(0, 200, (n,), generator=generator)
     x_t, noise = s.q_sample(x0, t, torch.randn(n, 2, generator=generator, dtype=torch.float64))
-    errors = ((GaussianNoisePredictor(s, 1.0, 0.5)(x_t, t) - noise) ** 2).mean(dim=1)
+    errors = ((dh.GaussianNoisePredictor(s, 1.0, 0.5)(x_t, t) - noise) ** 2).mean(dim=1)
     baseline = dh.gaussian_baseline_loss(s, x0)
     assert abs(errors.mean().item() - baseline) < 5 * errors.std().item() / n**0.5
     # with nothing learned about the data, predicting zero noise costs E[eps^2] = 1 > baseline

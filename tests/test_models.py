@@ -25,8 +25,11 @@ def test_mlp_shapes_and_conditioning():
     assert model(x, t).shape == (5, 2)
     y = torch.tensor([0, 1, 2, 0, 1])
     assert model(x, t, y).shape == (5, 2)
-    # y=None is the null label for every sample
-    torch.testing.assert_close(model(x, t, None), model(x, t, torch.full((5,), model.null_label)))
+    # y=None is the null label for every sample; NULL_LABEL marks it row by row
+    torch.testing.assert_close(model(x, t, None), model(x, t, torch.full((5,), dh.NULL_LABEL)))
+    mixed = model(x, t, torch.tensor([0, dh.NULL_LABEL, 2, dh.NULL_LABEL, 1]))
+    torch.testing.assert_close(mixed[[1, 3]], model(x, t, None)[[1, 3]])
+    torch.testing.assert_close(mixed[[0, 2, 4]], model(x, t, torch.tensor([0, 0, 2, 0, 1]))[[0, 2, 4]])
     assert not torch.allclose(model(x, t, y), model(x, t, None))
 
 
@@ -41,7 +44,7 @@ def test_mlp_shapes_and_conditioning():
 def test_unet_keeps_the_image_shape(kwargs, shape):
     model = dh.UNet(base_channels=16, **kwargs)
     x, t = torch.randn(shape), torch.tensor([0, 10, 999])
-    y = torch.tensor([1, 2, 10]) if kwargs.get("num_classes") else None
+    y = torch.tensor([1, 2, dh.NULL_LABEL]) if kwargs.get("num_classes") else None
     assert model(x, t, y).shape == shape
 
 
@@ -75,7 +78,10 @@ def test_build_model_rebuilds_from_config():
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1.0, 2.0])), TypeError, "t"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2, 3])), ValueError, "(2,)"),
     (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, 2])), ValueError, "num_classes"),
-    (lambda: dh.UNet(base_channels=16, num_classes=10)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, 11])), ValueError, "null label"),
+    (lambda: dh.UNet(base_channels=16, num_classes=10)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, 11])), ValueError, "[0, 9]"),
+    # the label num_classes is not a hidden null label: only NULL_LABEL is
+    (lambda: dh.UNet(base_channels=16, num_classes=10)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, 10])), ValueError, "NULL_LABEL"),
+    (lambda: dh.UNet(base_channels=16, num_classes=10)(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), torch.tensor([1, -2])), ValueError, "[0, 9]"),
     (lambda: dh.MLPDenoiser()(torch.randn(4, 3), torch.tensor([1, 2, 3, 4])), ValueError, "(B, 2)"),
     (lambda: dh.MLPDenoiser()(torch.randn(4, 2).long(), torch.tensor([1, 2, 3, 4])), TypeError, "x"),
     (lambda: dh.MLPDenoiser()(torch.randn(4, 2), torch.tensor([1, 2, 3, -4])), ValueError, "t"),

@@ -1,7 +1,7 @@
-"""Samplers driven by exact noise predictors of Gaussians, and checked against diffusers."""
+"""DDPM and DDIM: each step against diffusers, the loops against exact noise predictors of Gaussians."""
 import pytest
 import torch
-from conftest import GaussianNoisePredictor, TwoGaussianPredictor, standard_errors
+from conftest import standard_errors
 from diffusers import DDIMScheduler, DDPMScheduler
 
 import diffusion_helpers as dh
@@ -16,50 +16,92 @@ def check_gaussian(samples, mean=MEAN, std=STD, slack=0.0):
     assert abs(samples.std().item() - std) < 5 * se_std + slack, samples.std().item()
 
 
-def test_ddpm_with_the_exact_predictor_reproduces_the_gaussian():
+def in_double(scheduler, schedule):
+    """A diffusers scheduler on our betas with its alpha-bars in float64, so that comparing with it
+    tests the formulas rather than float32 rounding (1 - alpha-bar is about 1e-4 near t = 0)."""
+    scheduler.betas = schedule.betas.double()
+    scheduler.alphas = 1 - scheduler.betas
+    scheduler.alphas_cumprod = torch.cumprod(scheduler.alphas, 0)
+    return scheduler
+
+
+def randn(*shape, seed):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("spacing", dh.SPACINGS)
+@pytest.mark.parametrize("num_steps", [1, 7, 20, 50, 1000])
+def test_timestep_spacings_are_diffusers(spacing, num_steps):
+    theirs = DDIMScheduler(num_train_timesteps=1000, timestep_spacing=spacing)
+    theirs.set_timesteps(num_steps)
+    assert dh.make_timesteps(1000, num_steps, spacing).tolist() == theirs.timesteps.tolist()
+
+
+@pytest.mark.parametrize("clip_x0", [False, True])
+@pytest.mark.parametrize("t, t_prev", [(999, 998), (500, 499), (1, 0), (0, -1), (700, 600), (300, -1)])
+def test_ddpm_step_equals_diffusers_ddpm_step(t, t_prev, clip_x0):
+    """One step, consecutive or over a gap (diffusers' custom timesteps), on the same x_t and eps."""
     s = dh.NoiseSchedule("linear", 1000)
-    x_T = torch.randn(N, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    samples = dh.ddpm_sample(GaussianNoisePredictor(s, MEAN, STD), s, x_T,
-                             generator=torch.Generator().manual_seed(1), progress=False)
-    check_gaussian(samples, slack=0.01)
+    theirs = in_double(DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=clip_x0,
+                                     variance_type="fixed_small"), s)
+    theirs.set_timesteps(timesteps=[t] + ([t_prev] if t_prev >= 0 else []))
+    x_t, eps = 1.5 * randn(64, 2, seed=0), randn(64, 2, seed=1)
+    expected = theirs.step(eps, t, x_t, generator=torch.Generator().manual_seed(2))
+    x_prev, x0_hat = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=randn(64, 2, seed=2), clip_x0=clip_x0)
+    torch.testing.assert_close(x0_hat, expected.pred_original_sample, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x_prev, expected.prev_sample, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("eta", [0.0, 1.0])
-def test_ddim_with_many_steps_reproduces_the_gaussian(eta):
+@pytest.mark.parametrize("clip_x0", [False, True])
+@pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("t", [999, 499, 49])
+def test_ddim_step_equals_diffusers_ddim_step(t, eta, clip_x0):
+    """20 steps of 50: diffusers steps from t to t - 50 (to alpha-bar = 1 after t = 49)."""
     s = dh.NoiseSchedule("cosine", 1000)
-    x_T = torch.randn(N, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    samples = dh.ddim_sample(GaussianNoisePredictor(s, MEAN, STD), s, x_T, num_steps=250, eta=eta,
-                             generator=torch.Generator().manual_seed(1), progress=False)
-    check_gaussian(samples, slack=0.01)
+    theirs = in_double(DDIMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
+                                     clip_sample=clip_x0, set_alpha_to_one=True, timestep_spacing="trailing"), s)
+    theirs.set_timesteps(20)
+    x_t, eps, noise = 1.5 * randn(64, 2, seed=3), randn(64, 2, seed=4), randn(64, 2, seed=5)
+    expected = theirs.step(eps, t, x_t, eta=eta, use_clipped_model_output=clip_x0, variance_noise=noise)
+    x_prev, x0_hat = dh.ddim_step(s, x_t, t, t - 50, eps, eta=eta, noise=noise, clip_x0=clip_x0)
+    torch.testing.assert_close(x0_hat, expected.pred_original_sample, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x_prev, expected.prev_sample, rtol=1e-5, atol=1e-5)
 
 
-def test_ddpm_equals_diffusers_ddpm_loop_step_by_step():
+def test_ddim_with_eta_one_is_the_ddpm_step():
+    s = dh.NoiseSchedule("cosine", 100)
+    x_t, eps, noise = randn(16, 3, seed=6), randn(16, 3, seed=7), randn(16, 3, seed=8)
+    for t, t_prev in [(99, 98), (50, 49), (60, 20), (0, -1)]:
+        ddpm = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=noise)
+        ddim = dh.ddim_step(s, x_t, t, t_prev, eps, eta=1.0, noise=noise)
+        torch.testing.assert_close(ddim, ddpm, rtol=1e-9, atol=1e-9)
+
+
+def test_ddpm_loop_equals_diffusers_ddpm_loop():
     s = dh.NoiseSchedule("linear", 100)
-    theirs = DDPMScheduler(num_train_timesteps=100, beta_schedule="linear", beta_start=1e-4, beta_end=0.02,
-                           clip_sample=True, clip_sample_range=1.0, variance_type="fixed_small")
-    model = GaussianNoisePredictor(s, 0.7, 0.4)
+    theirs = DDPMScheduler(num_train_timesteps=100, beta_schedule="linear", clip_sample=True, variance_type="fixed_small")
+    model = dh.GaussianNoisePredictor(s, 0.7, 0.4)
     x_T = torch.randn(64, 2, generator=torch.Generator().manual_seed(3))
     ours = dh.ddpm_sample(model, s, x_T, clip_x0=True, generator=torch.Generator().manual_seed(4), progress=False)
     x, generator = x_T, torch.Generator().manual_seed(4)
     for t in range(99, -1, -1):
         x = theirs.step(model(x, torch.full((64,), t)), t, x, generator=generator).prev_sample
+    # float32 samples over 100 steps, and diffusers' cumulative product of alphas in float32
     torch.testing.assert_close(ours, x, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("eta", [0.0, 1.0])
 @pytest.mark.parametrize("num_steps", [5, 20])
-def test_ddim_equals_diffusers_ddim_on_the_same_predictor(eta, num_steps):
+def test_ddim_loop_equals_diffusers_ddim_loop(eta, num_steps):
     """Few DDIM steps shrink the variance (the Gaussian is not reproduced), identically in both."""
     T = 1000
     s = dh.NoiseSchedule("linear", T)
-    theirs = DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", beta_start=1e-4, beta_end=0.02,
-                           clip_sample=False, set_alpha_to_one=True, timestep_spacing="trailing")
+    theirs = DDIMScheduler(num_train_timesteps=T, beta_schedule="linear", clip_sample=False, set_alpha_to_one=True,
+                           timestep_spacing="trailing")
     theirs.set_timesteps(num_steps)
-    assert theirs.timesteps.tolist() == dh.ddim_timesteps(T, num_steps).tolist()
-    model = GaussianNoisePredictor(s, MEAN, STD)
-    x_T = torch.randn(N, 1, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
-    ours = dh.ddim_sample(model, s, x_T, num_steps=num_steps, eta=eta,
-                          generator=torch.Generator().manual_seed(6), progress=False)
+    model = dh.GaussianNoisePredictor(s, MEAN, STD)
+    x_T = randn(N, 1, seed=5)
+    ours = dh.ddim_sample(model, s, x_T, num_steps, eta=eta, generator=torch.Generator().manual_seed(6), progress=False)
     # the same noise, in the order our sampler draws it: once a step, except after the last
     generator, x = torch.Generator().manual_seed(6), x_T
     for i, t in enumerate(theirs.timesteps):
@@ -71,45 +113,29 @@ def test_ddim_equals_diffusers_ddim_on_the_same_predictor(eta, num_steps):
         assert ours.std().item() < STD - 0.05, "five deterministic steps should shrink the spread"
 
 
-def test_ddim_with_eta_one_and_every_step_is_ddpm():
-    s = dh.NoiseSchedule("cosine", 100)
-    model = GaussianNoisePredictor(s, -0.3, 0.8)
-    x_T = torch.randn(32, 3, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
-    ddpm = dh.ddpm_sample(model, s, x_T, generator=torch.Generator().manual_seed(8), progress=False)
-    ddim = dh.ddim_sample(model, s, x_T, num_steps=100, eta=1.0, generator=torch.Generator().manual_seed(8), progress=False)
-    # the schedule is stored in float32 (relative error ~1e-7 a coefficient, over 100 steps)
-    torch.testing.assert_close(ddim, ddpm, rtol=1e-5, atol=1e-5)
-
-
-def test_guidance_scale_zero_gives_the_mixture_and_one_gives_the_class():
+def test_ddpm_with_the_exact_predictor_reproduces_the_gaussian():
     s = dh.NoiseSchedule("linear", 1000)
-    model = TwoGaussianPredictor(s, m=2.0, s=0.5)
-    x_T = torch.randn(N, 1, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
-    y = torch.ones(N, dtype=torch.long)
-    mixture = dh.ddpm_sample(model, s, x_T, y=y, guidance_scale=0.0, generator=torch.Generator().manual_seed(10), progress=False)
-    right = mixture[mixture > 0]
-    # each half of the mixture holds a share 1/2: binomial standard error sqrt(1/4 / N)
-    assert abs(right.numel() / N - 0.5) < 5 * (0.25 / N) ** 0.5
-    check_gaussian(right, mean=2.0, std=0.5, slack=0.01)
-    check_gaussian(mixture[mixture < 0], mean=-2.0, std=0.5, slack=0.01)
-
-    model.calls = 0
-    conditional = dh.ddpm_sample(model, s, x_T, y=y, guidance_scale=1.0, generator=torch.Generator().manual_seed(10), progress=False)
-    assert model.calls == 1000, "guidance_scale=1 must call the model once a step"
-    check_gaussian(conditional, mean=2.0, std=0.5, slack=0.01)
+    samples = dh.ddpm_sample(dh.GaussianNoisePredictor(s, MEAN, STD), s, randn(N, 1, seed=0),
+                             generator=torch.Generator().manual_seed(1), progress=False)
+    check_gaussian(samples, slack=0.01)
 
 
-def test_guided_noise_combines_the_two_predictions():
-    calls = []
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+def test_ddim_with_many_steps_reproduces_the_gaussian(eta):
+    s = dh.NoiseSchedule("cosine", 1000)
+    samples = dh.ddim_sample(dh.GaussianNoisePredictor(s, MEAN, STD), s, randn(N, 1, seed=0), 250, eta=eta,
+                             generator=torch.Generator().manual_seed(1), progress=False)
+    check_gaussian(samples, slack=0.01)
 
-    def model(x, t, y=None):
-        calls.append(y)
-        return torch.full_like(x, 1.0) if y is None else torch.full_like(x, 3.0)
 
-    x, t, y = torch.zeros(2, 1), torch.zeros(2, dtype=torch.long), torch.tensor([0, 1])
-    assert dh.guided_noise(model, x, t, y, 0.0).eq(1.0).all()
-    assert dh.guided_noise(model, x, t, y, 1.0).eq(3.0).all()
-    assert dh.guided_noise(model, x, t, y, 2.5).eq(1.0 + 2.5 * 2.0).all()  # eps_u + w (eps_c - eps_u)
+def test_explicit_timesteps_are_the_same_as_num_steps():
+    s = dh.NoiseSchedule("cosine", 200)
+    model, x_T = dh.GaussianNoisePredictor(s, MEAN, STD), randn(32, 2, seed=2)
+    by_count = dh.ddim_sample(model, s, x_T, 8, spacing="linspace", progress=False)
+    explicit = dh.ddim_sample(model, s, x_T, timesteps=dh.make_timesteps(200, 8, "linspace").tolist(), progress=False)
+    assert torch.equal(by_count, explicit)
+    steps = [state.t for state in dh.ddim_steps(model, s, x_T, timesteps=[150, 60, 5], progress=False)]
+    assert steps == [150, 60, 5]
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
@@ -117,9 +143,12 @@ def test_a_generator_makes_sampling_reproducible(sampler):
     s = dh.NoiseSchedule("linear", 50)
     model = dh.MLPDenoiser(hidden_dim=16, num_blocks=1)
     x_T = torch.randn(8, 2)
-    run = lambda seed: (dh.ddpm_sample(model, s, x_T, generator=torch.Generator().manual_seed(seed), progress=False)  # noqa: E731
-                        if sampler == "ddpm" else
-                        dh.ddim_sample(model, s, x_T, num_steps=10, eta=0.5, generator=torch.Generator().manual_seed(seed), progress=False))
+
+    def run(seed):
+        generator = torch.Generator().manual_seed(seed)
+        if sampler == "ddpm":
+            return dh.ddpm_sample(model, s, x_T, generator=generator, progress=False)
+        return dh.ddim_sample(model, s, x_T, 10, eta=0.5, generator=generator, progress=False)
     assert torch.equal(run(0), run(0))
     assert not torch.equal(run(0), run(1))
 
@@ -130,34 +159,73 @@ def test_trajectories_run_from_x_T_to_x0():
     x_T = torch.randn(4, 2)
     x0, trajectory = dh.ddpm_sample(model, s, x_T, return_trajectory=True, progress=False)
     assert len(trajectory) == 31 and trajectory[0] is x_T and torch.equal(trajectory[-1], x0)
-    x0, trajectory = dh.ddim_sample(model, s, x_T, num_steps=6, return_trajectory=True, progress=False)
+    x0, trajectory = dh.ddim_sample(model, s, x_T, 6, return_trajectory=True, progress=False)
     assert len(trajectory) == 7 and torch.equal(trajectory[-1], x0)
-    steps = list(dh.ddim_steps(model, s, x_T, num_steps=6, progress=False))
-    assert [t for t, _, _ in steps] == dh.ddim_timesteps(30, 6).tolist()
+    states = list(dh.ddim_steps(model, s, x_T, 6, progress=False))
+    assert [t for t, _, _ in states] == dh.make_timesteps(30, 6).tolist()
+    assert all(isinstance(state, dh.SamplerState) and state.x0_hat.shape == x_T.shape for state in states)
 
 
 def test_clip_x0_keeps_the_final_sample_in_range():
     s = dh.NoiseSchedule("linear", 100)
-    model = GaussianNoisePredictor(s, 0.0, 3.0)  # data far outside [-1, 1]
+    model = dh.GaussianNoisePredictor(s, 0.0, 3.0)  # data far outside [-1, 1]
     x_T = torch.randn(500, 1, generator=torch.Generator().manual_seed(0))
     for sample in [dh.ddpm_sample(model, s, x_T, clip_x0=True, progress=False),
-                   dh.ddim_sample(model, s, x_T, num_steps=10, clip_x0=True, progress=False)]:
+                   dh.ddim_sample(model, s, x_T, 10, clip_x0=True, progress=False)]:
         assert sample.abs().max().item() <= 1.0 + 1e-5
-    assert dh.ddpm_sample(model, s, x_T, progress=False).abs().max().item() > 1.5
+    assert dh.ddpm_sample(model, s, x_T, progress=False).abs().max().item() > 1.5  # points: not clipped
+
+
+def test_the_default_clips_images_and_never_points():
+    s = dh.NoiseSchedule("cosine", 100)
+    unet = dh.UNet(base_channels=8)
+    images = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(dh.ddim_sample(unet, s, images, 3, progress=False),
+                       dh.ddim_sample(unet, s, images, 3, clip_x0=True, progress=False))
+    mlp, points = dh.MLPDenoiser(hidden_dim=8), torch.randn(64, 2)
+    assert torch.equal(dh.ddim_sample(mlp, s, points, 3, progress=False),
+                       dh.ddim_sample(mlp, s, points, 3, clip_x0=False, progress=False))
+    # a plain function has no data_range: an image-shaped x_T decides
+    model = dh.GaussianNoisePredictor(s, 0.0, 3.0)
+    assert dh.ddim_sample(model, s, 3 * images, 3, progress=False).abs().max() <= 1.0
+    assert dh.ddim_sample(model, s, 3 * points, 3, progress=False).abs().max() > 1.5
+
+
+def test_the_shipped_weights_draw_images_in_range_with_default_arguments():
+    """The docstring's example, as a student types it: images in [-1, 1], not noise."""
+    model, s = dh.load_pretrained("mnist")
+    digits = dh.ddim_sample(model, s, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)), 5,
+                            progress=False)
+    assert digits.abs().max() <= 1.0 and digits.std() > 0.3
+
+
+def not_a_noise_predictor(shape):
+    return lambda x, t, y=None: torch.zeros(shape)
 
 
 @pytest.mark.parametrize("call, error, words", [
-    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), num_steps=101), ValueError, "num_steps"),
-    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), num_steps=0), ValueError, "num_steps"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), 101), ValueError, "num_steps"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), 0), ValueError, "num_steps"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), eta=-0.1), ValueError, "eta"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), eta=1.5), ValueError, "eta"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), spacing="uniform"), ValueError, "spacing"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[10, 50]), ValueError, "fall"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[100, 50]), ValueError, "[0, 99]"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[99.0, 50.0]), TypeError, "timesteps"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[]), ValueError, "timesteps"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), 10, timesteps=[99, 50]), ValueError, "not both"),
+    (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), clip_x0="yes"), TypeError, "clip_x0"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.zeros(2, 2, dtype=torch.long)), TypeError, "x_T"),
+    (lambda m, s: dh.ddpm_sample(m, s, torch.randn(0, 2)), ValueError, "no samples"),
+    (lambda m, s: dh.ddpm_sample(m, s, torch.tensor([[0.0, float("nan")]])), ValueError, "NaN"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), guidance_scale=3.0), ValueError, "y"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), y=torch.tensor([0, 1]), guidance_scale=-1), ValueError, "guidance_scale"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), y=torch.tensor([0.5, 1.0])), TypeError, "y"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), y=torch.tensor([0, 1, 2])), ValueError, "y"),
     (lambda m, s: dh.ddpm_sample(m, "linear", torch.randn(2, 2)), TypeError, "schedule"),
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), generator=0), TypeError, "generator"),
+    (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(), s, torch.randn(2, 2), y=1), ValueError, "num_classes"),
+    (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(num_classes=3), s, torch.randn(2, 2), y=3), ValueError, "[0, 2]"),
 ])
 def test_bad_sampler_input_is_refused_before_any_step(call, error, words):
     s = dh.NoiseSchedule("linear", 100)
@@ -166,3 +234,32 @@ def test_bad_sampler_input_is_refused_before_any_step(call, error, words):
         call(lambda *args: calls.append(1) or torch.zeros_like(args[0]), s)
     assert words in str(info.value)
     assert not calls
+
+
+@pytest.mark.parametrize("output, words", [
+    (not_a_noise_predictor((4, 2, 8, 8)), "shaped like its input"),
+    (not_a_noise_predictor((4, 1, 1, 1)), "shaped like its input"),
+    (not_a_noise_predictor((1, 1, 8, 8)), "shaped like its input"),
+    (lambda x, t: torch.full_like(x, float("nan")), "NaN"),
+    (lambda x, t: [0.0], "shaped like its input"),
+])
+def test_a_model_that_does_not_predict_noise_is_named(output, words):
+    with pytest.raises(ValueError, match=words):
+        dh.ddim_sample(output, dh.NoiseSchedule("linear", 100), torch.randn(4, 1, 8, 8), 5, progress=False)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda s, x: dh.ddim_step(s, x, 10, 10, x), ValueError, "differ"),
+    (lambda s, x: dh.ddim_step(s, x, 100, 50, x), ValueError, "t must be in [-1, 99]"),
+    (lambda s, x: dh.ddim_step(s, x, 10, -2, x), ValueError, "t_prev"),
+    (lambda s, x: dh.ddim_step(s, x, 10, 5, x[:1]), ValueError, "eps_hat"),
+    (lambda s, x: dh.ddim_step(s, x, 10, 5, x, eta=0.5, noise=x[:, :1]), ValueError, "noise"),
+    (lambda s, x: dh.ddim_step(s, x, 10, 50, x, eta=0.5), ValueError, "eta=0"),
+    (lambda s, x: dh.ddim_step(s, x, 10.0, 5, x), TypeError, "t"),
+    (lambda s, x: dh.ddpm_step(s, x, 10, 50, x), ValueError, "earlier"),
+    (lambda s, x: dh.ddpm_step(None, x, 10, 5, x), TypeError, "schedule"),
+])
+def test_bad_step_input_is_refused(call, error, words):
+    with pytest.raises(error) as info:
+        call(dh.NoiseSchedule("linear", 100), torch.randn(3, 2))
+    assert words in str(info.value)

@@ -27,6 +27,29 @@ def test_schedules_equal_diffusers(name, T):
     torch.testing.assert_close(ours.alphas_cumprod, theirs.alphas_cumprod.float(), rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("name", dh.SCHEDULE_NAMES)
+def test_the_default_numbers_are_the_textbook_ones(name):
+    """With no numbers given, both make_betas and NoiseSchedule give diffusers' defaults, which
+    are DDPM's (beta from 1e-4 to 0.02, Ho et al. 2020, sec. 4) and Nichol & Dhariwal's cosine."""
+    theirs = DDPMScheduler(beta_schedule=DIFFUSERS_NAMES[name])  # diffusers' own defaults, T = 1000
+    torch.testing.assert_close(dh.make_betas(name, 1000).float(), theirs.betas, rtol=1e-5, atol=1e-8)
+    torch.testing.assert_close(dh.NoiseSchedule(name).betas, theirs.betas, rtol=1e-5, atol=1e-8)
+    if name == "linear":
+        assert dh.NoiseSchedule().betas[0].item() == pytest.approx(1e-4) and dh.make_betas(name, 10)[-1] == 0.02
+
+
+def test_alpha_bar_at_one_timestep_is_exact_near_the_clean_end():
+    s = dh.NoiseSchedule("linear", 1000)
+    assert s.alpha_bar(-1) == 1.0
+    betas = s.betas.double()
+    assert 1 - s.alpha_bar(0) == pytest.approx(betas[0].item(), rel=1e-12)
+    assert 1 - s.alpha_bar(1) == pytest.approx(1 - (1 - betas[0].item()) * (1 - betas[1].item()), rel=1e-12)
+    for t in [0, 17, 500, 999]:
+        assert s.alpha_bar(t) == pytest.approx(s.alphas_cumprod[t].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="t must be in"):
+        s.alpha_bar(1000)
+
+
 def test_derived_tensors_follow_their_formulas():
     s = dh.NoiseSchedule("cosine", 100)
     assert s.betas.shape == s.alphas.shape == s.alphas_cumprod.shape == s.posterior_variance.shape == (100,)

@@ -29,7 +29,7 @@ def test_shipped_checkpoints_load_in_eval_mode_and_run(name):
         if name == "digit-classifier":
             assert schedule is None and model(x).shape == (4, 10)
         else:
-            y = torch.tensor([0, 3, 7, 10]) if model.config["num_classes"] else None
+            y = torch.tensor([0, 3, 7, dh.NULL_LABEL]) if model.config["num_classes"] else None
             assert model(x, torch.tensor([0, 10, 500, 999]), y).shape == x.shape
             assert schedule.num_timesteps == 1000
 

@@ -13,9 +13,8 @@ def evaluation_loss(model, schedule, points, seed=0, n=20_000):
     generator = torch.Generator().manual_seed(seed)
     x0 = points[torch.randint(len(points), (n,), generator=generator)]
     t = torch.randint(schedule.num_timesteps, (n,), generator=generator)
-    x_t, noise = schedule.q_sample(x0, t, torch.randn(x0.shape, generator=generator))
     with torch.no_grad():
-        return torch.nn.functional.mse_loss(model(x_t, t), noise).item()
+        return dh.diffusion_loss(model, schedule, x0, t, torch.randn(x0.shape, generator=generator)).item()
 
 
 def test_a_few_hundred_steps_lower_the_loss_on_a_2d_toy():
@@ -54,7 +53,7 @@ def test_ema_and_callbacks_and_label_dropout():
     result = dh.train(model, s, points, labels, steps=25, batch_size=200, label_dropout=0.5, ema_decay=0.9,
                       callback=lambda state: steps.append(state.step), callback_every=10, progress=False)
     assert steps == [10, 20, 25]
-    dropped = torch.cat(seen_labels).eq(model.null_label).float().mean().item()
+    dropped = torch.cat(seen_labels).eq(dh.NULL_LABEL).float().mean().item()
     assert abs(dropped - 0.5) < 5 * (0.25 / (25 * 200)) ** 0.5  # binomial standard error
     # the EMA is a weighted average of past weights: it differs from the final weights
     ema, final = result.ema_model.input.weight, model.input.weight
@@ -146,3 +145,54 @@ def test_bad_training_options_are_refused(kwargs, error, words):
 def test_labels_need_a_conditional_model():
     with pytest.raises(ValueError, match="num_classes"):
         dh.train(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 10), torch.randn(10, 2), torch.zeros(10, dtype=torch.long))
+
+
+def test_diffusion_loss_is_eq_14_written_out():
+    s = dh.NoiseSchedule("cosine", 100)
+    model = dh.MLPDenoiser(hidden_dim=16)
+    x0, t, noise = torch.randn(8, 2), torch.randint(100, (8,)), torch.randn(8, 2)
+    abar = s.alphas_cumprod[t][:, None]
+    with torch.no_grad():
+        by_hand = (noise - model(abar.sqrt() * x0 + (1 - abar).sqrt() * noise, t)).square().mean(1)
+        torch.testing.assert_close(dh.diffusion_loss(model, s, x0, t, noise, reduction="none"), by_hand)
+        torch.testing.assert_close(dh.diffusion_loss(model, s, x0, t, noise), by_hand.mean())
+
+
+def test_the_exact_predictor_reaches_the_gaussian_optimum():
+    """For data N(m, s^2) the exact predictor's expected loss is the Gaussian baseline, derived in
+    closed form (dh.gaussian_baseline_loss); 200,000 draws put the mean within a few 1e-3."""
+    s = dh.NoiseSchedule("linear", 1000)
+    generator = torch.Generator().manual_seed(0)
+    x0 = 1.0 + 0.5 * torch.randn(200_000, 1, generator=generator, dtype=torch.float64)
+    per_sample = dh.diffusion_loss(dh.GaussianNoisePredictor(s, 1.0, 0.5), s, x0, generator=generator, reduction="none")
+    expected = dh.gaussian_baseline_loss(s, x0)
+    standard_error = per_sample.std().item() / len(per_sample) ** 0.5
+    assert abs(per_sample.mean().item() - expected) < 5 * standard_error, (per_sample.mean().item(), expected)
+
+
+def test_diffusion_loss_draws_from_its_generator_and_checks_the_model():
+    s, model, x0 = dh.NoiseSchedule("linear", 50), dh.MLPDenoiser(hidden_dim=8), torch.randn(16, 2)
+    first = dh.diffusion_loss(model, s, x0, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(123)  # the global state plays no part
+    assert torch.equal(first, dh.diffusion_loss(model, s, x0, generator=torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match="shaped like its input"):
+        dh.diffusion_loss(lambda x, t: x[:, :1], s, x0)
+    with pytest.raises(ValueError, match="reduction"):
+        dh.diffusion_loss(model, s, x0, reduction="sum")
+
+
+def test_training_leaves_the_global_random_state_alone():
+    points = dh.make_toy_2d("moons", 200)
+    s = dh.NoiseSchedule("linear", 50)
+    torch.manual_seed(5)
+    model = dh.MLPDenoiser(hidden_dim=16)
+    copy_weights = [p.detach().clone() for p in model.parameters()]
+    state = torch.random.get_rng_state()
+    first = dh.train(model, s, points, steps=20, seed=3, progress=False).losses
+    assert torch.equal(torch.random.get_rng_state(), state), "train() must draw only from its own generator"
+    torch.rand(1000)  # whatever else the notebook draws in between
+    again = dh.MLPDenoiser(hidden_dim=16)
+    with torch.no_grad():
+        for p, w in zip(again.parameters(), copy_weights):
+            p.copy_(w)
+    assert dh.train(again, s, points, steps=20, seed=3, progress=False).losses == first

@@ -1,0 +1,87 @@
+"""Classifier-free guidance (Ho & Salimans 2022): one network, conditional and unconditional.
+
+The guidance scale comes in two conventions that mean the same thing:
+
+    ours:                 eps = eps(x_t, t, null) + guidance_scale * (eps(x_t, t, y) - eps(x_t, t, null))
+    Ho & Salimans, eq. 6: eps = (1 + w) * eps(x_t, t, y) - w * eps(x_t, t, null)
+
+Expand ours and compare: guidance_scale = w + 1. So guidance_scale = 0 is unconditional,
+1 is plain conditional (their w = 0), and > 1 is guided (their w > 0).
+"""
+import torch
+
+from ._checks import NULL_LABEL, check_float_tensor, check_labels, check_number, check_timesteps
+
+
+def model_num_classes(model):
+    """The number of classes a model was built with (its ``num_classes``), or None if it has none."""
+    return getattr(model, "num_classes", None)
+
+
+def check_guidance(model, x_t, y, guidance_scale):
+    """Check labels and scale for a batch x_t (B, ...) once, before any model call.
+
+    Returns (y as a LongTensor (B,) on x_t's device, or None; guidance_scale as a float, or as a
+    tensor (B, 1, ..., 1) that broadcasts against x_t).
+    """
+    batch = x_t.shape[0]
+    if y is not None and hasattr(model, "num_classes") and model.num_classes is None:
+        raise ValueError("y must be None: this model was built without num_classes, so it takes no labels")
+    y = check_labels(y, batch, model_num_classes(model))
+    if isinstance(guidance_scale, torch.Tensor):
+        if not guidance_scale.is_floating_point() or guidance_scale.shape != (batch,):
+            raise ValueError(f"guidance_scale must be a number or a float tensor of shape ({batch},), one scale a "
+                             f"sample; got dtype {guidance_scale.dtype}, shape {tuple(guidance_scale.shape)}")
+        if not bool(torch.isfinite(guidance_scale).all()) or bool((guidance_scale < 0).any()):
+            raise ValueError("guidance_scale must hold finite values >= 0 (0 = unconditional, 1 = conditional)")
+        guidance_scale = guidance_scale.to(device=x_t.device, dtype=x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
+    else:
+        guidance_scale = check_number("guidance_scale", guidance_scale, low=0.0)
+    if y is None and not (isinstance(guidance_scale, float) and guidance_scale == 1.0):
+        raise ValueError("guidance_scale other than 1 needs class labels y: guidance pushes the samples towards "
+                         "a class; with y=None (no labels) keep guidance_scale=1.0")
+    return (None if y is None else y.to(x_t.device)), guidance_scale
+
+
+def check_prediction(eps_hat, x_t, t):
+    """Refuse a model output that is not a finite tensor shaped like its input x_t."""
+    if not isinstance(eps_hat, torch.Tensor) or eps_hat.shape != x_t.shape:
+        shape = tuple(eps_hat.shape) if isinstance(eps_hat, torch.Tensor) else type(eps_hat).__name__
+        raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x_t.shape)}: a noise predictor "
+                         "must return one noise estimate a value, shaped like its input")
+    if not bool(torch.isfinite(eps_hat).all()):
+        raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
+                         "(check x_T, the model's weights and its input range)")
+    return eps_hat
+
+
+def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
+    """The noise estimate with classifier-free guidance, in one forward pass of the model:
+
+        eps = eps(x_t, t, null) + guidance_scale * (eps(x_t, t, y) - eps(x_t, t, null)).
+
+    guidance_scale is ours: 0 = unconditional, 1 = plain conditional (one call with y), > 1 guided;
+    Ho & Salimans' w (eq. 6, where w = 0 is plain conditional) is guidance_scale - 1. Otherwise the
+    conditional and null rows go through the model together, as one batch of 2B.
+
+    Args:
+        model: callable model(x_t, t) -> eps, or model(x_t, t, y) when y is given.
+        x_t: noisy samples (B, ...).
+        t: one int, or timesteps (B,).
+        y: None (no labels: the model is called as model(x_t, t)), one int, or labels (B,) in
+            [0, num_classes); dh.NULL_LABEL in a row means "no class" for that row.
+        guidance_scale: a number >= 0, or a float tensor (B,) with one scale a sample (a sweep of
+            scales in one batch).
+    Returns eps (B, ...), shaped like x_t.
+    """
+    check_float_tensor("x_t", x_t)
+    t = check_timesteps(t, x_t.shape[0], None, device=x_t.device)
+    y, scale = check_guidance(model, x_t, y, guidance_scale)
+    if y is None:
+        return check_prediction(model(x_t, t), x_t, t)
+    if isinstance(scale, float) and scale in (0.0, 1.0):  # one label set suffices: the null one or y
+        labels = torch.full_like(y, NULL_LABEL) if scale == 0.0 else y
+        return check_prediction(model(x_t, t, labels), x_t, t)
+    both = model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, NULL_LABEL)]))
+    eps_conditional, eps_null = check_prediction(both, torch.cat([x_t, x_t]), t).chunk(2)
+    return eps_null + scale * (eps_conditional - eps_null)
