@@ -48,7 +48,7 @@ def check_prediction(eps_hat, x_t, t):
     if not isinstance(eps_hat, torch.Tensor) or eps_hat.shape != x_t.shape:
         shape = tuple(eps_hat.shape) if isinstance(eps_hat, torch.Tensor) else type(eps_hat).__name__
         raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x_t.shape)}: a noise predictor "
-                         "must return one noise estimate a value, shaped like its input")
+                         "must return its noise estimate shaped like its input")
     if not bool(torch.isfinite(eps_hat).all()):
         raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
                          "(check x_T, the model's weights and its input range)")

@@ -1,6 +1,6 @@
 """The reverse process: DDPM and DDIM steps, the one sampling loop, and DDIM inversion.
 
-Read it top down. ``make_timesteps`` chooses the timesteps a sampler visits; ``ddpm_step`` and
+Read it top down (``make_timesteps``, in timesteps.py, chooses the timesteps). ``ddpm_step`` and
 ``ddim_step`` are one reverse step each, pure functions of x_t and the predicted noise;
 ``sampling_loop`` is the one loop every sampler runs; ``ddpm_steps`` and ``ddim_steps`` yield
 every intermediate state (for plots and widgets that animate the reverse process), and
@@ -10,7 +10,6 @@ Timesteps are 0-based (index t is the paper's step t+1). ``t_prev = -1`` means "
 step", where alpha-bar = 1: the clean data. Images live in [-1, 1].
 """
 import math
-import numbers
 from typing import NamedTuple
 
 import torch
@@ -19,52 +18,7 @@ from tqdm.auto import tqdm
 from ._checks import check_choice, check_float_tensor, check_int, check_number
 from .guidance import check_guidance, guided_noise
 from .schedules import NoiseSchedule
-
-SPACINGS = ("trailing", "leading", "linspace")
-
-
-def make_timesteps(num_timesteps, num_steps, spacing="trailing"):
-    """The falling sequence of timesteps a sampler visits, a LongTensor (num_steps,).
-
-    Spacings as in Lin et al. 2024 ("Common diffusion noise schedules are flawed"), table 2:
-    - "trailing": round(T - k T / n) - 1 for k = 0 .. n-1: starts at T-1, pure noise (default).
-    - "leading": k * (T // n), falling: DDIM's original grid; it never starts at T-1, so the
-      first step treats pure noise as if some signal were left.
-    - "linspace": round(linspace(0, T-1, n)), falling.
-    n = T gives T-1, ..., 0 (every step) with each spacing.
-    """
-    T = check_int("num_timesteps", num_timesteps, low=1)
-    n = check_int("num_steps", num_steps, low=1, high=T)
-    if spacing == "trailing":
-        steps = torch.round(torch.arange(T, 0, -T / n, dtype=torch.float64))[:n] - 1
-    elif spacing == "leading":
-        steps = (torch.arange(n, dtype=torch.float64) * (T // n)).flip(0)
-    elif spacing == "linspace":
-        steps = torch.linspace(0, T - 1, n, dtype=torch.float64).round().flip(0)
-    else:
-        raise ValueError(f"spacing must be one of {list(SPACINGS)}, got {spacing!r}")
-    return steps.long()
-
-
-def check_timestep_sequence(timesteps, num_timesteps, name="timesteps"):
-    """An explicit sequence of timesteps: integers in [0, T), strictly falling. Returns a LongTensor."""
-    if isinstance(timesteps, (list, tuple, range)):
-        if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in timesteps):
-            raise TypeError(f"{name} must hold integers, got {list(timesteps)[:5]}...")
-        timesteps = torch.tensor(list(timesteps), dtype=torch.long)
-    if not isinstance(timesteps, torch.Tensor) or timesteps.is_floating_point() or timesteps.dtype == torch.bool:
-        raise TypeError(f"{name} must be a list or an integer tensor of timesteps, got {type(timesteps).__name__}")
-    if timesteps.dim() != 1 or timesteps.numel() == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {tuple(timesteps.shape)}")
-    timesteps = timesteps.long().cpu()
-    if int(timesteps.min()) < 0 or int(timesteps.max()) >= num_timesteps:
-        raise ValueError(f"{name} must lie in [0, {num_timesteps - 1}], got values from {int(timesteps.min())} "
-                         f"to {int(timesteps.max())}")
-    if not bool((timesteps[1:] < timesteps[:-1]).all()):
-        raise ValueError(f"{name} must fall strictly (from noise towards data), e.g. [999, 899, ..., 99]; "
-                         f"got {timesteps.tolist()[:8]}{'...' if len(timesteps) > 8 else ''}")
-    return timesteps
-
+from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
 def _one_timestep(name, t, low, high):
     if isinstance(t, torch.Tensor) and t.numel() == 1 and not t.is_floating_point() and t.dtype != torch.bool:

@@ -9,7 +9,6 @@ falls like 1/n^2 in the number of steps n, where DDIM's falls like 1/n. No extra
 """
 import math
 
-import torch
 
 from ._checks import check_float_tensor
 from .sampling import ddim_step, prepare_sampling, run_to_end, sampling_loop

@@ -119,7 +119,7 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
     if not isinstance(prediction, torch.Tensor) or prediction.shape != x0.shape:
         shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
         raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x0.shape)}: a noise predictor "
-                         "must return one noise estimate a value, shaped like its input")
+                         "must return its noise estimate shaped like its input")
     per_sample = (prediction.float() - noise.float()).square().flatten(1).mean(1)
     if reduction == "mean":
         return per_sample.mean()
