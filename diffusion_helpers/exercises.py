@@ -141,3 +141,87 @@ def check_q_sample(function):
         return _report(False, message)
     signal = math.sqrt(abar[500].item())
     return _report(True, f"x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (at t=500, {signal:.2f} of x0 is left).")
+
+
+class _ProbeModel:
+    """A fixed 'noise predictor' that depends on both x_t and t, so that a loss computed from the
+    wrong input or the wrong timestep gives a different number."""
+
+    def __call__(self, x_t, t, y=None):
+        return 0.6 * x_t * (1 + t.double() / 1000).reshape(-1, *([1] * (x_t.dim() - 1)))
+
+
+def check_training_loss(function):
+    """Check ``function(model, x0, t, noise, alphas_cumprod)`` -> the DDPM loss (Ho et al. 2020, eq. 14)
+    of one batch: the mean of (noise - model(x_t, t))^2, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise."""
+    from .training import diffusion_loss
+
+    schedule, model = NoiseSchedule("linear", 1000), _ProbeModel()
+    generator = torch.Generator().manual_seed(1)
+    x0 = torch.rand(6, 1, 8, 8, generator=generator, dtype=torch.float64) * 2 - 1
+    noise = torch.randn(6, 1, 8, 8, generator=generator, dtype=torch.float64)
+    t = torch.tensor([0, 3, 100, 500, 900, 999])
+    abar = torch.cumprod(1 - schedule.betas.double(), 0)
+    got, error = _call(function, model, x0.clone(), t.clone(), noise.clone(), abar.clone())
+    if error:
+        return _report(False, error + (" Hint: abar[t] has shape (B,); reshape it to (B, 1, 1, 1)."
+                                       if "size of tensor" in error else ""))
+    if got.numel() == len(t):
+        return _report(False, "you returned one loss a sample: average over the batch too (.mean()), one number.")
+    a, a_before = abar[t].reshape(-1, 1, 1, 1), abar[(t - 1).clamp(min=0)].reshape(-1, 1, 1, 1)
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    def mse(target, prediction):
+        return (target - prediction).square().mean().reshape(1)
+    hints = [(mse(noise, model(a * x0 + (1 - a) * noise, t)), "take square roots when you form x_t: sqrt(abar_t) and sqrt(1 - abar_t)."),
+             (mse(x0, model(x_t, t)), "the model predicts the noise, so compare its output with `noise`, not with x0."),
+             (mse(noise, model(x0, t)), "give the model the noisy x_t, not the clean x0."),
+             (mse(noise, model(a_before.sqrt() * x0 + (1 - a_before).sqrt() * noise, t)),
+              "you used alphas_cumprod[t - 1]: index t already holds alpha-bar of step t (0-based)."),
+             ((noise - model(x_t, t)).square().sum().reshape(1), "that is the sum of squares: take the mean (as F.mse_loss does)."),
+             (mse(noise, model(x_t, t)).sqrt(), "no square root at the end: the loss is the mean squared error.")]
+    expected = diffusion_loss(model, schedule, x0, t, noise).double().reshape(1)
+    ok, message = compare(got.reshape(-1)[:1] if got.numel() == 1 else got, expected, "your loss", hints=hints)
+    if not ok:
+        return _report(False, message)
+    return _report(True, f"loss = mean (noise - eps_theta(x_t, t))^2 = {expected.item():.4f} on the check's batch.")
+
+
+def check_ddpm_step(function):
+    """Check ``function(x_t, t, eps_hat, noise, betas, alphas_cumprod)`` -> x_{t-1}, one DDPM step
+    (Ho et al. 2020, Algorithm 2) for one int t:
+    x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) + sigma_t noise,
+    sigma_t^2 = beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, and no noise at t = 0."""
+    from .sampling import ddpm_step
+
+    schedule = NoiseSchedule("linear", 1000)
+    betas = schedule.betas.double()
+    abar = torch.cumprod(1 - betas, 0)
+    generator = torch.Generator().manual_seed(2)
+    for t in [999, 500, 10, 0]:
+        x_t, eps_hat, noise = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+        got, error = _call(function, x_t.clone(), t, eps_hat.clone(), noise.clone(), betas.clone(), abar.clone())
+        if error:
+            return _report(False, f"at t={t}: {error}")
+        expected, x0_hat = ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=noise)
+        abar_prev = abar[t - 1].item() if t > 0 else 1.0
+        alpha, beta, a = 1 - betas[t].item(), betas[t].item(), abar[t].item()
+        mean = (x_t - beta / (1 - a) ** 0.5 * eps_hat) / alpha**0.5
+        variance = (1 - abar_prev) / (1 - a) * beta
+        hints = [(mean + (beta**0.5 if t > 0 else 0) * noise,
+                  "you used sigma_t^2 = beta_t: DDPM's other valid choice; here use beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t."),
+                 (mean + variance * noise, "multiply the noise by the standard deviation sigma_t = sqrt(beta-tilde_t), not by the variance."),
+                 (x_t - beta / (1 - a) ** 0.5 * eps_hat + variance**0.5 * noise, "divide the mean by sqrt(alpha_t)."),
+                 ((x_t - beta / (1 - a) ** 0.5 * eps_hat) / a**0.5 + variance**0.5 * noise,
+                  "divide by sqrt(alpha_t) = sqrt(1 - beta_t), one step's alpha, not by sqrt(alpha-bar_t)."),
+                 ((x_t - beta / (1 - a) * eps_hat) / alpha**0.5 + variance**0.5 * noise,
+                  "the noise coefficient is beta_t / sqrt(1 - abar_t): you forgot the square root."),
+                 (x0_hat, "that is x0_hat, the model's guess of the clean image: take one small step towards it instead.")]
+        if t == 0:  # abar[t - 1] is abar[-1] in Python: the last entry, not "before the first step"
+            wrapped = ((1 - abar[-1].item()) / (1 - a) * beta) ** 0.5
+            hints.insert(0, (mean + wrapped * noise, "at t = 0, alphas_cumprod[t - 1] is alphas_cumprod[-1], the last "
+                             "entry (Python wraps around): alpha-bar before the first step is 1, so add no noise at t = 0."))
+        ok, message = compare(got, expected, f"x_(t-1) at t={t}", index_name="sample", hints=hints)
+        if not ok:
+            return _report(False, message)
+    return _report(True, "one DDPM step: the posterior mean from eps_hat, plus sigma_t z (none at t = 0).")

@@ -95,7 +95,7 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
     histogram = torch.bincount(top_class, minlength=probabilities.shape[1]).double() / len(images)
     report = {"confident": (top_probability >= confidence).double().mean().item(),
               "histogram": histogram.tolist(),
-              "entropy": -(histogram[histogram > 0] * histogram[histogram > 0].log()).sum().item()}
+              "entropy": 0.0 - (histogram[histogram > 0] * histogram[histogram > 0].log()).sum().item()}  # 0.0 - : no -0.0
     if asked_labels is not None:
         report["accuracy"] = (top_class == asked_labels.cpu()).double().mean().item()
     if real_images is not None:

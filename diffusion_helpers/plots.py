@@ -165,11 +165,8 @@ def plot_paths(trajectory, num_paths=20, data=None, title="Paths of single point
     return fig
 
 
-def plot_losses(losses, smooth=50, title="Training loss", reference=None):
-    """The loss of every step (faint) and its moving average over ``smooth`` steps, log scale.
-    ``reference`` (a dict label -> value) draws horizontal lines, e.g. the loss of predicting zero."""
+def _draw_losses(ax, losses, smooth, title, reference):
     losses = np.asarray(losses, dtype=float)
-    fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(np.arange(1, len(losses) + 1), losses, alpha=0.3, label="each step")
     if len(losses) >= smooth:
         average = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
@@ -183,24 +180,76 @@ def plot_losses(losses, smooth=50, title="Training loss", reference=None):
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
+
+
+def plot_losses(losses, smooth=50, title="Training loss", reference=None):
+    """The loss of every step (faint) and its moving average over ``smooth`` steps, log scale.
+    ``reference`` (a dict label -> value) draws horizontal lines, e.g. the loss of predicting zero."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    _draw_losses(ax, losses, smooth, title, reference)
     fig.tight_layout()
     return fig
 
 
-def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, xlabel="value", bins=60, size=4.0):
-    """A row of overlaid histograms: ``panels`` maps a panel title to {label: values (any shape)}.
-    ``density``, a function of a NumPy array, draws the expected density over every panel."""
+def plot_training_dashboard(losses, samples, title="Training", smooth=50, reference=None, nrow=8):
+    """What a training run looks like so far: the loss curve (left, as ``plot_losses``) beside a
+    grid of preview samples (B, C, H, W) in [-1, 1] drawn from fixed noise (right)."""
+    samples = samples.detach().cpu()
+    ncol = min(nrow, len(samples))
+    nrows = -(-len(samples) // ncol)
+    fig = plt.figure(figsize=(14, 4.2))
+    grid = fig.add_gridspec(nrows, 2 + ncol, width_ratios=[ncol / 2, 0.2] + [1] * ncol)
+    _draw_losses(fig.add_subplot(grid[:, 0]), losses, smooth, "loss", reference)
+    for index in range(nrows * ncol):
+        ax = fig.add_subplot(grid[index // ncol, 2 + index % ncol])
+        if index < len(samples):
+            _draw_image(ax, samples[index])
+        else:
+            ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_histograms(reports, title="What the digit classifier sees", class_names=None):
+    """One group of bars a class: the share of samples each model's samples were given
+    (``reports`` maps a name to a ``dh.digit_report``), with each one's confident share in the legend."""
+    names = list(reports)
+    classes = len(reports[names[0]]["histogram"])
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for index, name in enumerate(names):
+        report = reports[name]
+        ax.bar(np.arange(classes) + (index - (len(names) - 1) / 2) * width, report["histogram"], width,
+               label=f"{name}: {report['confident']:.0%} recognised with confidence")
+    ax.axhline(1 / classes, color="k", ls="--", lw=1, label="even share")
+    ax.set_xticks(np.arange(classes), class_names or [str(c) for c in range(classes)])
+    ax.set_xlabel("class the classifier gives")
+    ax.set_ylabel("share of samples")
+    ax.set_title(title)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, xlabel="value", bins=60, size=4.0,
+                    log=False):
+    """A row of overlaid histograms: ``panels`` maps a panel title to {label: values (any shape)}; the
+    series of a panel share their bins. ``density``, a function of a NumPy array, draws the expected
+    density over every panel; ``log`` puts the densities on a log scale (for a spike beside a spread)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
     for ax, (panel, series) in zip(axes[0], panels.items()):
-        for label, values in series.items():
-            ax.hist(np.asarray(values.detach().cpu()).ravel(), bins=bins, density=True, alpha=0.45, label=label)
+        arrays = {label: np.asarray(values.detach().cpu()).ravel() for label, values in series.items()}
+        edges = np.histogram_bin_edges(np.concatenate(list(arrays.values())), bins)
+        for label, values in arrays.items():
+            ax.hist(values, bins=edges, density=True, alpha=0.45, label=label, log=log)
         if density is not None:
             low, high = ax.get_xlim()
             grid = np.linspace(low, high, 300)
             ax.plot(grid, density(grid), "k", lw=1.5, label=density_label)
         ax.set_title(panel, fontsize=12)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("density")
+        ax.set_ylabel("density" + (" (log scale)" if log else ""))
         ax.legend(fontsize=9)
     if title:
         fig.suptitle(title)

@@ -72,3 +72,58 @@ def test_q_sample_check(capsys):
     ok, out = run(exercises.check_q_sample, lambda x0, t, noise, abar: x0[:, :, :4], capsys)
     assert not ok and "shape" in out and "broadcasts" in out
     assert not ok
+
+
+def test_training_loss_check(capsys):
+    def right(model, x0, t, noise, abar):
+        a = abar[t].reshape(-1, 1, 1, 1)
+        return ((noise - model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)) ** 2).mean()
+    assert run(exercises.check_training_loss, right, capsys)[0]
+
+    def no_roots(model, x0, t, noise, abar):
+        a = abar[t].reshape(-1, 1, 1, 1)
+        return ((noise - model(a * x0 + (1 - a) * noise, t)) ** 2).mean()
+    ok, out = run(exercises.check_training_loss, no_roots, capsys)
+    assert not ok and "square roots" in out
+
+    def target_x0(model, x0, t, noise, abar):
+        a = abar[t].reshape(-1, 1, 1, 1)
+        return ((x0 - model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)) ** 2).mean()
+    ok, out = run(exercises.check_training_loss, target_x0, capsys)
+    assert not ok and "not with x0" in out
+    ok, out = run(exercises.check_training_loss, lambda model, x0, t, noise, abar: ((noise - model(x0, t)) ** 2).mean(), capsys)
+    assert not ok and "noisy x_t" in out
+    ok, out = run(exercises.check_training_loss, lambda model, x0, t, noise, abar: ((noise - model(x0, t)) ** 2).mean((1, 2, 3)), capsys)
+    assert not ok and "one number" in out
+    ok, out = run(exercises.check_training_loss, lambda model, x0, t, noise, abar: abar[t] * x0, capsys)
+    assert not ok and "reshape" in out
+
+
+def test_ddpm_step_check(capsys):
+    def right(x_t, t, eps, noise, betas, abar):
+        alpha, beta = 1 - betas[t], betas[t]
+        abar_prev = abar[t - 1] if t > 0 else torch.tensor(1.0, dtype=abar.dtype)
+        mean = (x_t - beta / (1 - abar[t]).sqrt() * eps) / alpha.sqrt()
+        return mean + ((1 - abar_prev) / (1 - abar[t]) * beta).sqrt() * noise
+    ok, out = run(exercises.check_ddpm_step, right, capsys)
+    assert ok and "Correct" in out
+
+    def sigma_beta(x_t, t, eps, noise, betas, abar):
+        return (x_t - betas[t] / (1 - abar[t]).sqrt() * eps) / (1 - betas[t]).sqrt() + betas[t].sqrt() * noise
+    ok, out = run(exercises.check_ddpm_step, sigma_beta, capsys)
+    assert not ok and "other valid choice" in out
+
+    def wraps_around(x_t, t, eps, noise, betas, abar):
+        mean = (x_t - betas[t] / (1 - abar[t]).sqrt() * eps) / (1 - betas[t]).sqrt()
+        return mean + ((1 - abar[t - 1]) / (1 - abar[t]) * betas[t]).sqrt() * noise
+    ok, out = run(exercises.check_ddpm_step, wraps_around, capsys)
+    assert not ok and "t = 0" in out and "wraps around" in out
+
+    def abar_prefactor(x_t, t, eps, noise, betas, abar):
+        abar_prev = abar[t - 1] if t > 0 else torch.tensor(1.0, dtype=abar.dtype)
+        return (x_t - betas[t] / (1 - abar[t]).sqrt() * eps) / abar[t].sqrt() \
+            + ((1 - abar_prev) / (1 - abar[t]) * betas[t]).sqrt() * noise
+    ok, out = run(exercises.check_ddpm_step, abar_prefactor, capsys)
+    assert not ok and "not by sqrt(alpha-bar_t)" in out
+    ok, out = run(exercises.check_ddpm_step, lambda x_t, t, eps, noise, betas, abar: x_t[:1], capsys)
+    assert not ok and "shape" in out

@@ -27,6 +27,9 @@ def test_figures_have_titles_and_labels(tmp_path):
         plots.plot_paths([torch.randn(40, 2) * (1 - k / 10) for k in range(10)], num_paths=5, data=points),
         plots.plot_losses([1.0 / (i + 1) for i in range(200)], reference={"zero predictor": 1.0}),
         plots.plot_histograms({"a": {"x": torch.randn(500), "y": torch.randn(500)}}, density=lambda g: g * 0, title="hist"),
+        plots.plot_training_dashboard([1.0 / (i + 1) for i in range(80)], torch.rand(7, 1, 8, 8) * 2 - 1, title="run"),
+        plots.plot_class_histograms({"a": {"histogram": [0.5, 0.5], "confident": 0.9},
+                                     "b": {"histogram": [0.2, 0.8], "confident": 0.4}}),
     ]
     for index, figure in enumerate(figures):
         assert titles(figure), f"figure {index} has no title"
