@@ -31,7 +31,8 @@ def show_images(images, nrow=8, title=None, titles=None, size=1.4):
     count = images.shape[0]
     ncol = min(nrow, count)
     nrows = (count + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrows, ncol, figsize=(size * ncol, size * nrows + (0.5 if title else 0)), squeeze=False)
+    height = size * nrows + (0.5 if title else 0) + (0.3 * nrows if titles is not None else 0)  # room for titles
+    fig, axes = plt.subplots(nrows, ncol, figsize=(size * ncol, height), squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index < count:
             _draw_image(ax, images[index], None if titles is None else titles[index])
@@ -175,6 +176,8 @@ def _draw_losses(ax, losses, smooth, title, reference):
         ax.axhline(value, color="k", ls="--", lw=1)
         ax.text(1, value, f" {label}", va="bottom", fontsize=10)
     ax.set_yscale("log")
+    if reference:  # room above the highest line for its label
+        ax.set_ylim(top=max(max(reference.values()), losses.max() if len(losses) else 0) * 1.6)
     ax.set_xlabel("training step")
     ax.set_ylabel("MSE between true and predicted noise")
     ax.set_title(title)
