@@ -24,6 +24,6 @@ from .runtime import pick_device, quick_mode, seed_everything, setup
 from .sampling import (SPACINGS, SamplerState, ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps,
                        make_timesteps)
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
-from .solvers import dpm_solver_sample, dpm_solver_step, dpm_solver_steps
+from .solvers import dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_steps
 from . import exercises, plots, widgets
 from .training import TrainConfig, TrainResult, TrainState, diffusion_loss, train, train_steps

@@ -43,13 +43,25 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
     check_float_tensor("x0_hat_before", x0_before)
     if not t_prev < t < t_before:
         raise ValueError(f"timesteps must fall: t_before={t_before} > t={t} > t_prev={t_prev}")
+    return data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous), x0_hat
+
+
+def data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous=None):
+    """The exponential-integrator step of DPM-Solver++ from t to t_prev for a clean-data prediction
+    x0_hat at t: x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D, with D = x0_hat
+    (first order), or the 2M combination with previous = (t_before, x0_hat_before). t_prev = -1
+    returns x0_hat."""
+    if t_prev == -1:
+        return x0_hat
     lambda_t, lambda_prev = half_log_snr(schedule, t), half_log_snr(schedule, t_prev)
     h = lambda_prev - lambda_t
-    r = (lambda_t - half_log_snr(schedule, t_before)) / h  # the step before, relative to this one
-    D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
+    D = x0_hat
+    if previous is not None:
+        t_before, x0_before = previous
+        r = (lambda_t - half_log_snr(schedule, t_before)) / h  # the step before, relative to this one
+        D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
     abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-    x_prev = math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
-    return x_prev, x0_hat
+    return math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
 
 
 def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="trailing", y=None,
@@ -79,4 +91,70 @@ def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spa
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                               guidance_scale=guidance_scale, clip_x0=clip_x0, progress=progress)
+    return run_to_end(states, x_T, return_trajectory)
+
+
+def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=None):
+    """The corrector UniC of UniPC (Zhao et al. 2023, "UniPC", eq. 8 and Algorithm 2 with B(h) =
+    exp(h) - 1, "bh2"), for data prediction: redo the step from t_before to t, now that the model's
+    prediction x0_now at t is known. It costs no model call: that prediction is needed anyway.
+
+        x_t = (sigma_t / sigma_before) x_before - alpha_t (e^-h - 1) x0_before
+              - alpha_t (e^-h - 1) (rho_1 D_1 + rho_t (x0_now - x0_before)),
+
+    with h = lambda_t - lambda_before. Order 1 (no ``earlier``): rho_t = 1/2. Order 2, with
+    earlier = (t_earlier, x0_earlier): D_1 = (x0_earlier - x0_before) / r, r = (lambda_earlier -
+    lambda_before) / h, and (rho_1, rho_t) solve [[1, 1], [r, 1]] rho = (phi_2, 2 phi_3) / (e^-h - 1),
+    phi_2 = phi_1 / (-h) - 1, phi_3 = phi_2 / (-h) - 1/2, phi_1 = e^-h - 1.
+    Returns the corrected x_t, shaped like x_before.
+    """
+    lambda_before, lambda_t = half_log_snr(schedule, t_before), half_log_snr(schedule, t)
+    abar_before, abar_t = schedule.alpha_bar(t_before), schedule.alpha_bar(t)
+    h = lambda_t - lambda_before
+    phi_1 = math.expm1(-h)  # also B(h), "bh2"
+    phi_2 = phi_1 / -h - 1
+    x_first = math.sqrt((1 - abar_t) / (1 - abar_before)) * x_before - math.sqrt(abar_t) * phi_1 * x0_before
+    if earlier is None:
+        correction = 0.5 * (x0_now - x0_before)
+    else:
+        t_earlier, x0_earlier = earlier
+        r = (half_log_snr(schedule, t_earlier) - lambda_before) / h
+        b_0, b_1 = phi_2 / phi_1, 2 * (phi_2 / -h - 0.5) / phi_1
+        rho_1 = (b_0 - b_1) / (1 - r)
+        correction = rho_1 * (x0_earlier - x0_before) / r + (b_0 - rho_1) * (x0_now - x0_before)
+    return x_first - math.sqrt(abar_t) * phi_1 * correction
+
+
+def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="trailing", y=None,
+                guidance_scale=1.0, clip_x0=None, progress=True):
+    """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each step. Each step first
+    corrects the point it arrived at (``unipc_correct``, with the model call made there), then
+    predicts the next with DPM-Solver++(2M) (UniPC's predictor with B(h) = e^h - 1 is that same
+    update). Arguments as for ``unipc_sample``."""
+    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps, spacing, y,
+                                             guidance_scale, clip_x0)
+    memory = []  # (t, x, x0_hat) of the step before, and of the one before that
+
+    def step(x, t, t_prev, eps_hat):
+        x0_hat = ddim_step(schedule, x, t, t_prev, eps_hat, clip_x0=clip_x0)[1]  # the model's guess at (x, t)
+        if memory:  # correct the point we arrived at, now that the model has been asked about it
+            t_before, x_before, x0_before = memory[-1]
+            earlier = (memory[-2][0], memory[-2][2]) if len(memory) == 2 else None
+            x = unipc_correct(schedule, x_before, t_before, t, x0_before, x0_hat, earlier)
+        previous = (memory[-1][0], memory[-1][2]) if memory else None
+        memory[:] = memory[-1:] + [(t, x, x0_hat)]
+        return data_prediction_update(schedule, x, t, t_prev, x0_hat, previous), x0_hat
+    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "UniPC sampling")
+
+
+def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="trailing", y=None,
+                 guidance_scale=1.0, clip_x0=None, return_trajectory=False, progress=True):
+    """Generate samples with UniPC (Zhao et al. 2023): DPM-Solver++(2M) steps, each preceded by the
+    corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
+    order, one model call a step.
+
+    Args as for ``ddim_sample`` (no eta). Returns x_0, or (x_0, [x_T, ..., x_0]).
+    """
+    states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
+                         guidance_scale=guidance_scale, clip_x0=clip_x0, progress=progress)
     return run_to_end(states, x_T, return_trajectory)

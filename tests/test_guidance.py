@@ -66,7 +66,7 @@ def test_a_sweep_of_scales_in_one_batch_equals_one_run_per_scale():
         torch.testing.assert_close(sweep[50 * i:50 * (i + 1)], alone, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("sampler, steps", [("ddpm", 100), ("ddim", 10), ("dpm", 7)])
+@pytest.mark.parametrize("sampler, steps", [("ddpm", 100), ("ddim", 10), ("dpm", 7), ("unipc", 6)])
 def test_one_model_call_per_guided_step(sampler, steps):
     s = dh.NoiseSchedule("linear", 100)
     model = TwoGaussianPredictor(s)
@@ -75,8 +75,10 @@ def test_one_model_call_per_guided_step(sampler, steps):
         dh.ddpm_sample(model, s, x_T, y=y, guidance_scale=3.0, progress=False)
     elif sampler == "ddim":
         dh.ddim_sample(model, s, x_T, steps, y=y, guidance_scale=3.0, progress=False)
-    else:
+    elif sampler == "dpm":
         dh.dpm_solver_sample(model, s, x_T, steps, y=y, guidance_scale=3.0, progress=False)
+    else:
+        dh.unipc_sample(model, s, x_T, steps, y=y, guidance_scale=3.0, progress=False)
     assert model.calls == steps
 
 

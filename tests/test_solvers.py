@@ -1,7 +1,7 @@
 """DPM-Solver++(2M) against diffusers, and DDIM / DPM-Solver++ against the exact probability-flow ODE."""
 import pytest
 import torch
-from diffusers import DPMSolverMultistepScheduler
+from diffusers import DPMSolverMultistepScheduler, UniPCMultistepScheduler
 
 import diffusion_helpers as dh
 
@@ -27,6 +27,26 @@ def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, thei
     torch.testing.assert_close(ours, x, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("schedule_name, theirs_name", [("linear", "linear"), ("cosine", "squaredcos_cap_v2")])
+@pytest.mark.parametrize("num_steps", [5, 10, 20])
+def test_unipc_equals_diffusers_unipc(schedule_name, theirs_name, num_steps):
+    """UniPC with B(h) = e^h - 1 ("bh2"), order 2, data prediction, the corrector at every step."""
+    s = dh.NoiseSchedule(schedule_name, 1000)
+    theirs = UniPCMultistepScheduler(num_train_timesteps=1000, beta_schedule=theirs_name, solver_order=2,
+                                     solver_type="bh2", predict_x0=True, lower_order_final=True,
+                                     timestep_spacing="trailing", final_sigmas_type="zero")
+    theirs.alphas_cumprod = torch.cumprod(1 - s.betas.double(), 0)  # our betas, in float64
+    theirs.set_timesteps(num_steps)
+    assert theirs.timesteps.tolist() == dh.make_timesteps(1000, num_steps).tolist()
+    model = dh.GaussianNoisePredictor(s, 1.0, 0.5)
+    x_T = torch.randn(500, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = x_T
+    for t in theirs.timesteps:
+        x = theirs.step(model(x, t.repeat(len(x))), t, x).prev_sample
+    # diffusers keeps its sigmas in float32: relative errors ~1e-7 in each step's coefficients
+    torch.testing.assert_close(dh.unipc_sample(model, s, x_T, num_steps, progress=False), x, rtol=1e-5, atol=1e-5)
+
+
 def test_the_first_and_last_steps_are_ddim():
     s = dh.NoiseSchedule("cosine", 100)
     x, eps = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
@@ -47,9 +67,10 @@ def ode_errors(sampler, schedule, model, x_T, num_steps):
     return (trajectory[-2] - exact).abs().max().item()
 
 
-def test_ddim_converges_at_first_order_and_dpm_solver_at_second():
-    """Halving the step size divides DDIM's error by 2 and DPM-Solver++(2M)'s by 4 (Lu et al. 2022,
-    theorem 3.2 / 4.1), on Gaussian data whose probability-flow ODE is solved exactly."""
+def test_ddim_converges_at_first_order_dpm_solver_at_second_and_unipc_at_third():
+    """Halving the step size divides DDIM's error by 2, DPM-Solver++(2M)'s by 4 (Lu et al. 2022,
+    theorem 3.2 / 4.1) and UniPC's by 8 (its corrector adds an order, Zhao et al. 2023, theorem 3.1),
+    on Gaussian data whose probability-flow ODE is solved exactly."""
     s = dh.NoiseSchedule("cosine", 1000)
     model = dh.GaussianNoisePredictor(s, 1.0, 0.5)
     x_T = torch.linspace(-3, 3, 601, dtype=torch.float64)[:, None]
@@ -60,6 +81,10 @@ def test_ddim_converges_at_first_order_and_dpm_solver_at_second():
     for coarse, fine in zip(dpm, dpm[1:]):
         assert 3.3 < coarse / fine < 4.5, dpm    # order 2: ratio 4
     assert dpm[1] < ddim[1] / 10, (ddim, dpm)
+    unipc = [ode_errors(dh.unipc_sample, s, model, x_T, n) for n in (25, 50, 100)]
+    for coarse, fine in zip(unipc, unipc[1:]):
+        assert 6.0 < coarse / fine < 9.0, unipc  # order 3: ratio 8 (6.5 and 7.3 here, still approaching)
+    assert unipc[2] < dpm[2] / 2, (dpm, unipc)
 
 
 @pytest.mark.parametrize("call, error, words", [
