@@ -43,12 +43,18 @@ def check_guidance(model, x_t, y, guidance_scale):
     return (None if y is None else y.to(x_t.device)), guidance_scale
 
 
-def check_prediction(eps_hat, x_t, t):
-    """Refuse a model output that is not a finite tensor shaped like its input x_t."""
-    if not isinstance(eps_hat, torch.Tensor) or eps_hat.shape != x_t.shape:
-        shape = tuple(eps_hat.shape) if isinstance(eps_hat, torch.Tensor) else type(eps_hat).__name__
+def check_prediction_shape(prediction, x_t):
+    """Refuse a model output that is not a tensor shaped like its input x_t."""
+    if not isinstance(prediction, torch.Tensor) or prediction.shape != x_t.shape:
+        shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
         raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x_t.shape)}: a noise predictor "
                          "must return its noise estimate shaped like its input")
+    return prediction
+
+
+def check_prediction(eps_hat, x_t, t):
+    """Refuse a model output that is not a finite tensor shaped like its input x_t."""
+    check_prediction_shape(eps_hat, x_t)
     if not bool(torch.isfinite(eps_hat).all()):
         raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
                          "(check x_T, the model's weights and its input range)")
@@ -77,6 +83,12 @@ def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
     check_float_tensor("x_t", x_t)
     t = check_timesteps(t, x_t.shape[0], None, device=x_t.device)
     y, scale = check_guidance(model, x_t, y, guidance_scale)
+    return guided_noise_checked(model, x_t, t, y, scale)
+
+
+def guided_noise_checked(model, x_t, t, y, scale):
+    """``guided_noise`` on arguments already checked: t a LongTensor (B,) on x_t's device, and y and
+    scale as ``check_guidance`` returns them. The samplers check once and call this every step."""
     if y is None:
         return check_prediction(model(x_t, t), x_t, t)
     if isinstance(scale, float) and scale in (0.0, 1.0):  # one label set suffices: the null one or y

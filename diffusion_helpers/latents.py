@@ -9,7 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import check_float_tensor, check_number
-from .guidance import guided_noise
+from .guidance import guided_noise_checked
 from .sampling import ddim_step, prepare_sampling
 
 
@@ -33,12 +33,13 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
     Returns:
         x_T shaped like x0, or (x_T, trajectory). No clipping: inversion never clamps.
     """
-    timesteps, y, _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y, guidance_scale,
-                                       clip_x0=False)
+    timesteps, y, guidance_scale, _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y,
+                                                       guidance_scale, clip_x0=False)
     rising = timesteps.flip(0).tolist()
     x, trajectory = x0, [x0]
     for t, t_next in zip(tqdm([-1] + rising[:-1], desc="DDIM inversion", disable=not progress, leave=False), rising):
-        eps_hat = guided_noise(model, x, t_next, y, guidance_scale)
+        t_batch = torch.full((x.shape[0],), t_next, dtype=torch.long, device=x.device)
+        eps_hat = guided_noise_checked(model, x, t_batch, y, guidance_scale)
         x, _ = ddim_step(schedule, x, t, t_next, eps_hat)
         if return_trajectory:
             trajectory.append(x)

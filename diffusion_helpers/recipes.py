@@ -49,14 +49,14 @@ def loss_by_band(model, schedule, images, labels, seed=0):
     """The noise-prediction loss (``diffusion_loss``) on a fixed batch, separately for each band of timesteps."""
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
+    schedule, images = schedule.to(device), images.to(device)
+    labels = None if labels is None else labels.to(device)
     losses = []
     with torch.no_grad():
         for low, high in BANDS:
             t = torch.randint(low, high, (len(images),), generator=generator)
             noise = torch.randn(images.shape, generator=generator)
-            labels_on_device = None if labels is None else labels.to(device)
-            losses.append(diffusion_loss(model, schedule.to(device), images.to(device), t.to(device), noise.to(device),
-                                         labels_on_device).item())
+            losses.append(diffusion_loss(model, schedule, images, t.to(device), noise.to(device), labels).item())
     return losses
 
 

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import check_choice, check_float_tensor, check_int, check_number
-from .guidance import check_guidance, guided_noise
+from .guidance import check_guidance, guided_noise_checked
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
@@ -26,7 +26,7 @@ def _one_timestep(name, t, low, high):
     return check_int(name, t, low, high)
 
 
-def _check_step(schedule, x_t, t, t_prev, eps_hat, noise):
+def check_step(schedule, x_t, t, t_prev, eps_hat, noise):
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     check_float_tensor("x_t", x_t)
@@ -38,6 +38,18 @@ def _check_step(schedule, x_t, t, t_prev, eps_hat, noise):
         if value is not None and (check_float_tensor(name, value).shape != x_t.shape):
             raise ValueError(f"{name} must have the shape of x_t {tuple(x_t.shape)}, got {tuple(value.shape)}")
     return t, t_prev
+
+
+def predict_x0_hat(schedule, x_t, t, eps_hat, clip_x0=False):
+    """The clean data the noise estimate implies, x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t)
+    (DDPM eq. 15), clamped to [-1, 1] if ``clip_x0``, with the eps_hat that goes with the clamped
+    x0_hat. t an int. Returns (x0_hat, eps_hat)."""
+    abar_t = schedule.alpha_bar(t)
+    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
+    if clip_x0:
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+        eps_hat = (x_t - math.sqrt(abar_t) * x0_hat) / math.sqrt(1 - abar_t)
+    return x0_hat, eps_hat
 
 
 def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
@@ -63,14 +75,12 @@ def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    t, t_prev = _check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise)
     if t_prev > t:
         raise ValueError(f"a DDPM step goes from t to an earlier t_prev, got t={t}, t_prev={t_prev}")
     abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
     alpha, beta = abar_t / abar_prev, 1 - abar_t / abar_prev
-    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
-    if clip_x0:
-        x0_hat = x0_hat.clamp(-1.0, 1.0)
+    x0_hat, _ = predict_x0_hat(schedule, x_t, t, eps_hat, clip_x0)
     mean = (math.sqrt(abar_prev) * beta / (1 - abar_t)) * x0_hat \
         + (math.sqrt(alpha) * (1 - abar_prev) / (1 - abar_t)) * x_t
     if t_prev == -1:
@@ -98,17 +108,14 @@ def ddim_step(schedule, x_t, t, t_prev, eps_hat, *, eta=0.0, noise=None, clip_x0
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    t, t_prev = _check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise)
     eta = check_number("eta", eta, low=0.0, high=1.0)
     if t_prev > t and eta > 0:
         raise ValueError(f"inversion (t_prev={t_prev} > t={t}) is deterministic: use eta=0, got eta={eta}")
     if t == -1 and clip_x0:
         raise ValueError("at t = -1 x_t is the clean data itself: there is no x0_hat to clip (clip_x0=False)")
     abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps_hat) / math.sqrt(abar_t)
-    if clip_x0:
-        x0_hat = x0_hat.clamp(-1.0, 1.0)
-        eps_hat = (x_t - math.sqrt(abar_t) * x0_hat) / math.sqrt(1 - abar_t)
+    x0_hat, eps_hat = predict_x0_hat(schedule, x_t, t, eps_hat, clip_x0)
     sigma = 0.0 if t_prev > t else eta * math.sqrt((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev))
     x_prev = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1 - abar_prev - sigma**2, 0.0)) * eps_hat
     if sigma > 0:
@@ -127,10 +134,12 @@ class SamplerState(NamedTuple):
 def sampling_loop(model, x_T, timesteps, step, y=None, guidance_scale=1.0, progress=True, desc="sampling"):
     """The one loop of every sampler: at each timestep t of the falling sequence, predict the noise
     (with guidance, one model call) and take ``step(x, t, t_prev, eps_hat) -> (x, x0_hat)`` to the
-    next timestep t_prev (-1 after the last). Yields a SamplerState after each step."""
+    next timestep t_prev (-1 after the last). Yields a SamplerState after each step. y and
+    guidance_scale as ``prepare_sampling`` returns them (checked once, not every step)."""
     x, falling = x_T, timesteps.tolist()
     for t, t_prev in zip(tqdm(falling, desc=desc, disable=not progress, leave=False), falling[1:] + [-1]):
-        eps_hat = guided_noise(model, x, t, y, guidance_scale)
+        t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+        eps_hat = guided_noise_checked(model, x, t_batch, y, guidance_scale)
         x, x0_hat = step(x, t, t_prev, eps_hat)
         yield SamplerState(t, x, x0_hat)
 
@@ -146,7 +155,8 @@ def default_clip_x0(model, x_T):
 
 def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timesteps, spacing, y, guidance_scale,
                      clip_x0, generator=None):
-    """Check a sampler's arguments once, before any model call. Returns (timesteps, y, clip_x0).
+    """Check a sampler's arguments once, before any model call. Returns (timesteps, y,
+    guidance_scale, clip_x0), y and guidance_scale as ``check_guidance`` returns them.
     default_num_steps=None means all T steps."""
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
@@ -163,7 +173,7 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     if clip_x0 is not None and not isinstance(clip_x0, bool):
         raise TypeError(f"clip_x0 must be True, False or None (clip for images, not for points), got {clip_x0!r}")
-    y, _ = check_guidance(model, x_T, y, guidance_scale)
+    y, guidance_scale = check_guidance(model, x_T, y, guidance_scale)
     check_choice("spacing", spacing, SPACINGS)
     if timesteps is None:
         timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing)
@@ -172,7 +182,7 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
         if num_steps not in (None, default_num_steps, len(timesteps)):
             raise ValueError(f"give num_steps or timesteps, not both: num_steps={num_steps} but "
                              f"{len(timesteps)} timesteps")
-    return timesteps, y, default_clip_x0(model, x_T) if clip_x0 is None else clip_x0
+    return timesteps, y, guidance_scale, default_clip_x0(model, x_T) if clip_x0 is None else clip_x0
 
 
 def randn_like(x, generator):
@@ -185,8 +195,8 @@ def ddpm_steps(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing=
                guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
     """DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), yielding a SamplerState (t, x, x0_hat)
     after each ``ddpm_step``. Arguments as for ``ddpm_sample``."""
-    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps, spacing, y,
-                                             guidance_scale, clip_x0, generator)
+    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps,
+                                                             spacing, y, guidance_scale, clip_x0, generator)
 
     def step(x, t, t_prev, eps_hat):
         noise = randn_like(x, generator) if t_prev >= 0 else None
@@ -198,8 +208,8 @@ def ddim_steps(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, s
                guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
     """DDIM sampling (Song et al. 2021, eq. 12), yielding a SamplerState (t, x, x0_hat) after each
     ``ddim_step``. Arguments as for ``ddim_sample``."""
-    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 50, timesteps, spacing, y,
-                                             guidance_scale, clip_x0, generator)
+    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 50, timesteps,
+                                                             spacing, y, guidance_scale, clip_x0, generator)
     eta = check_number("eta", eta, low=0.0, high=1.0)
 
     def step(x, t, t_prev, eps_hat):

@@ -86,6 +86,9 @@ class NoiseSchedule:
         # Coefficients of the posterior mean (DDPM eq. 7): mu = coef_x0 * x0 + coef_xt * x_t.
         self.posterior_mean_coef_x0 = (alphas_cumprod_prev.sqrt() * betas / (1 - alphas_cumprod)).float()
         self.posterior_mean_coef_xt = ((1 - betas).sqrt() * (1 - alphas_cumprod_prev) / (1 - alphas_cumprod)).float()
+        # alpha-bar in double precision, as Python floats (no device, so MPS needs no float64):
+        # summed as logs from the stored betas, so that 1 - alpha-bar near t = 0 stays exact
+        self._alpha_bar_exact = (1.0,) + tuple(torch.log1p(-self.betas.double()).cumsum(0).exp().tolist())
 
     @classmethod
     def from_betas(cls, betas, name="custom"):
@@ -120,7 +123,7 @@ class NoiseSchedule:
         summed as logs from the betas, so that 1 - alpha-bar stays exact near t = 0 (where it is
         about 1e-4). t = -1, "after the last reverse step", gives 1: no noise at all."""
         t = check_int("t", t, low=-1, high=self.num_timesteps - 1)
-        return math.exp(torch.log1p(-self.betas[:t + 1].cpu().double()).sum().item())
+        return self._alpha_bar_exact[t + 1]
 
     def log_snr(self):
         """log SNR(t), shape (T,); it falls from high (clean) to low (pure noise)."""

@@ -11,7 +11,7 @@ import math
 
 
 from ._checks import check_float_tensor
-from .sampling import ddim_step, prepare_sampling, run_to_end, sampling_loop
+from .sampling import check_step, ddim_step, predict_x0_hat, prepare_sampling, run_to_end, sampling_loop
 
 
 def half_log_snr(schedule, t):
@@ -36,13 +36,14 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    x_first_order, x0_hat = ddim_step(schedule, x_t, t, t_prev, eps_hat, clip_x0=clip_x0)  # checks the inputs
-    if previous is None or t_prev == -1:  # (at t_prev = -1 DDIM's step lands on x0_hat)
-        return x_first_order, x0_hat
+    if previous is None or t_prev == -1:  # first order: DDIM's step (at t_prev = -1 it lands on x0_hat)
+        return ddim_step(schedule, x_t, t, t_prev, eps_hat, clip_x0=clip_x0)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None)
     t_before, x0_before = previous
     check_float_tensor("x0_hat_before", x0_before)
     if not t_prev < t < t_before:
         raise ValueError(f"timesteps must fall: t_before={t_before} > t={t} > t_prev={t_prev}")
+    x0_hat, _ = predict_x0_hat(schedule, x_t, t, eps_hat, clip_x0)
     return data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous), x0_hat
 
 
@@ -68,8 +69,8 @@ def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spac
                      guidance_scale=1.0, clip_x0=None, progress=True):
     """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step.
     Arguments as for ``dpm_solver_sample``."""
-    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps, spacing, y,
-                                             guidance_scale, clip_x0)
+    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps,
+                                                             spacing, y, guidance_scale, clip_x0)
     previous = []  # the (t, x0_hat) of the step before: the multistep memory
 
     def step(x, t, t_prev, eps_hat):
@@ -131,12 +132,12 @@ def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="
     corrects the point it arrived at (``unipc_correct``, with the model call made there), then
     predicts the next with DPM-Solver++(2M) (UniPC's predictor with B(h) = e^h - 1 is that same
     update). Arguments as for ``unipc_sample``."""
-    timesteps, y, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps, spacing, y,
-                                             guidance_scale, clip_x0)
+    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps,
+                                                             spacing, y, guidance_scale, clip_x0)
     memory = []  # (t, x, x0_hat) of the step before, and of the one before that
 
     def step(x, t, t_prev, eps_hat):
-        x0_hat = ddim_step(schedule, x, t, t_prev, eps_hat, clip_x0=clip_x0)[1]  # the model's guess at (x, t)
+        x0_hat, _ = predict_x0_hat(schedule, x, t, eps_hat, clip_x0)  # the model's guess at (x, t)
         if memory:  # correct the point we arrived at, now that the model has been asked about it
             t_before, x_before, x0_before = memory[-1]
             earlier = (memory[-2][0], memory[-2][2]) if len(memory) == 2 else None

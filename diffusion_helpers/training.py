@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import NULL_LABEL, check_choice, check_float_tensor, check_int, check_labels, check_number, check_timesteps
-from .guidance import model_num_classes
+from .guidance import check_prediction_shape, model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
 
@@ -115,11 +115,7 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
     if noise is None:
         noise = torch.randn(x0.shape, generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
     x_t, noise = schedule.q_sample(x0, t, noise)
-    prediction = model(x_t, t) if y is None else model(x_t, t, y)
-    if not isinstance(prediction, torch.Tensor) or prediction.shape != x0.shape:
-        shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
-        raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x0.shape)}: a noise predictor "
-                         "must return its noise estimate shaped like its input")
+    prediction = check_prediction_shape(model(x_t, t) if y is None else model(x_t, t, y), x_t)
     per_sample = (prediction.float() - noise.float()).square().flatten(1).mean(1)
     if reduction == "mean":
         return per_sample.mean()
