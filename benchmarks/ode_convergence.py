@@ -4,9 +4,9 @@ steps grow: on Gaussian data N(1, 0.5^2), whose ODE is solved in closed form
 
     python benchmarks/ode_convergence.py
 
-Two grids: "interior" runs from t=900 to t=100 (evenly in t), where the error is the solver's own;
-"sampler" is the samplers' default grid (trailing: from T-1, pure noise), measured at its last
-noisy timestep, before the final denoising step. A first-order solver's error halves when the
+Three grids: "interior" runs from t=900 to t=100 (evenly in t), where the error is the solver's own;
+"trailing" (DDIM's default: from T-1, pure noise) and "logsnr" (the solvers' default: even in half
+log-SNR from -5.1) are measured at their last noisy timestep, before the final denoising step. A first-order solver's error halves when the
 steps double (ratio 2); a second-order one's falls by 4. (UniPC's last corrected point is never
 output: the state measured is its predictor's, before the correction the next step would make.)
 """
@@ -31,7 +31,8 @@ def main():
         schedule = dh.NoiseSchedule(schedule_name, 1000)
         model = dh.GaussianNoisePredictor(schedule, mean=1.0, std=0.5)
         grids = {"interior": lambda n: torch.linspace(900, 100, n + 1).round().long().tolist(),
-                 "sampler": lambda n: dh.make_timesteps(1000, n).tolist()}
+                 "trailing": lambda n: dh.make_timesteps(1000, n).tolist(),
+                 "logsnr": lambda n: dh.make_timesteps(1000, n, "logsnr", schedule).tolist()}
         for grid_name, grid in grids.items():
             print(f"\n{schedule_name} schedule, {grid_name} grid: largest error against the exact ODE")
             print(f"{'solver':18s}" + "".join(f"{n:>10d}" for n in STEPS) + "   ratios (error n / error 2n)")

@@ -176,7 +176,8 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
     y, guidance_scale = check_guidance(model, x_T, y, guidance_scale)
     check_choice("spacing", spacing, SPACINGS)
     if timesteps is None:
-        timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing)
+        timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing,
+                                   schedule)
     else:
         timesteps = check_timestep_sequence(timesteps, schedule.num_timesteps)
         if num_steps not in (None, default_num_steps, len(timesteps)):

@@ -125,6 +125,13 @@ class NoiseSchedule:
         t = check_int("t", t, low=-1, high=self.num_timesteps - 1)
         return self._alpha_bar_exact[t + 1]
 
+    def half_log_snr(self, t):
+        """lambda_t = log(alpha_t / sigma_t) = 0.5 log(abar_t / (1 - abar_t)), half the log
+        signal-to-noise ratio at one timestep t, a float (the time variable of DPM-Solver, Lu et al.
+        2022, sec. 3.1). It falls from about +5 near t = 0 to -5 or below at t = T-1."""
+        abar = self.alpha_bar(t)
+        return 0.5 * (math.log(abar) - math.log1p(-abar))
+
     def log_snr(self):
         """log SNR(t), shape (T,); it falls from high (clean) to low (pure noise)."""
         return torch.log(self.alphas_cumprod) - torch.log1p(-self.alphas_cumprod)

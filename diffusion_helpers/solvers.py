@@ -14,12 +14,6 @@ from ._checks import check_float_tensor
 from .sampling import check_step, ddim_step, predict_x0_hat, prepare_sampling, run_to_end, sampling_loop
 
 
-def half_log_snr(schedule, t):
-    """lambda_t = log(alpha_t / sigma_t) = log(sqrt(abar_t) / sqrt(1 - abar_t)), a float."""
-    abar = schedule.alpha_bar(t)
-    return 0.5 * (math.log(abar) - math.log1p(-abar))
-
-
 def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0=False):
     """One DPM-Solver++(2M) step from timestep t to t_prev (Lu et al. 2022, Algorithm 2):
 
@@ -54,18 +48,18 @@ def data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous=None):
     returns x0_hat."""
     if t_prev == -1:
         return x0_hat
-    lambda_t, lambda_prev = half_log_snr(schedule, t), half_log_snr(schedule, t_prev)
+    lambda_t, lambda_prev = schedule.half_log_snr(t), schedule.half_log_snr(t_prev)
     h = lambda_prev - lambda_t
     D = x0_hat
     if previous is not None:
         t_before, x0_before = previous
-        r = (lambda_t - half_log_snr(schedule, t_before)) / h  # the step before, relative to this one
+        r = (lambda_t - schedule.half_log_snr(t_before)) / h  # the step before, relative to this one
         D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
     abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
     return math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
 
 
-def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="trailing", y=None,
+def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
                      guidance_scale=1.0, clip_x0=None, progress=True):
     """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step.
     Arguments as for ``dpm_solver_sample``."""
@@ -81,13 +75,15 @@ def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spac
     return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DPM-Solver++ sampling")
 
 
-def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="trailing", y=None,
+def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
                       guidance_scale=1.0, clip_x0=None, return_trajectory=False, progress=True):
     """Generate samples with DPM-Solver++(2M) (Lu et al. 2022) in ``num_steps`` model calls:
     deterministic, like DDIM with eta = 0, and second order, so 10-20 steps come close to what
     DDIM needs 50-100 for.
 
-    Args as for ``ddim_sample`` (no eta: the solver is deterministic; x_T decides the sample).
+    Args as for ``ddim_sample`` (no eta: the solver is deterministic; x_T decides the sample), but
+    the steps are spread evenly in half log-SNR by default (spacing="logsnr", ``logsnr_timesteps``):
+    on the shipped "mnist" that brings 10 steps much closer to the exact ODE than "trailing".
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
@@ -109,7 +105,7 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
     phi_2 = phi_1 / (-h) - 1, phi_3 = phi_2 / (-h) - 1/2, phi_1 = e^-h - 1.
     Returns the corrected x_t, shaped like x_before.
     """
-    lambda_before, lambda_t = half_log_snr(schedule, t_before), half_log_snr(schedule, t)
+    lambda_before, lambda_t = schedule.half_log_snr(t_before), schedule.half_log_snr(t)
     abar_before, abar_t = schedule.alpha_bar(t_before), schedule.alpha_bar(t)
     h = lambda_t - lambda_before
     phi_1 = math.expm1(-h)  # also B(h), "bh2"
@@ -119,14 +115,14 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
         correction = 0.5 * (x0_now - x0_before)
     else:
         t_earlier, x0_earlier = earlier
-        r = (half_log_snr(schedule, t_earlier) - lambda_before) / h
+        r = (schedule.half_log_snr(t_earlier) - lambda_before) / h
         b_0, b_1 = phi_2 / phi_1, 2 * (phi_2 / -h - 0.5) / phi_1
         rho_1 = (b_0 - b_1) / (1 - r)
         correction = rho_1 * (x0_earlier - x0_before) / r + (b_0 - rho_1) * (x0_now - x0_before)
     return x_first - math.sqrt(abar_t) * phi_1 * correction
 
 
-def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="trailing", y=None,
+def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
                 guidance_scale=1.0, clip_x0=None, progress=True):
     """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each step. Each step first
     corrects the point it arrived at (``unipc_correct``, with the model call made there), then
@@ -148,13 +144,14 @@ def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="
     return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "UniPC sampling")
 
 
-def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="trailing", y=None,
+def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
                  guidance_scale=1.0, clip_x0=None, return_trajectory=False, progress=True):
     """Generate samples with UniPC (Zhao et al. 2023): DPM-Solver++(2M) steps, each preceded by the
     corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
     order, one model call a step.
 
-    Args as for ``ddim_sample`` (no eta). Returns x_0, or (x_0, [x_T, ..., x_0]).
+    Args as for ``dpm_solver_sample`` (no eta; spacing "logsnr" by default). Returns x_0, or
+    (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                          guidance_scale=guidance_scale, clip_x0=clip_x0, progress=progress)

@@ -9,10 +9,13 @@ import torch
 
 from ._checks import check_int
 
-SPACINGS = ("trailing", "leading", "linspace")
+SPACINGS = ("trailing", "leading", "linspace", "logsnr")
+# Where the "logsnr" grid starts: half log-SNR below this is pure noise to the sampler; diffusers'
+# DPMSolverMultistepScheduler advises lambda_min_clipped = -5.1 for the cosine schedule.
+LOGSNR_MIN = -5.1
 
 
-def make_timesteps(num_timesteps, num_steps, spacing="trailing"):
+def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
     """The falling sequence of timesteps a sampler visits, a LongTensor (num_steps,).
 
     Spacings as in Lin et al. 2024 ("Common diffusion noise schedules are flawed"), table 2:
@@ -20,7 +23,8 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing"):
     - "leading": k * (T // n), falling: DDIM's original grid; it never starts at T-1, so the
       first step treats pure noise as if some signal were left.
     - "linspace": round(linspace(0, T-1, n)), falling.
-    n = T gives T-1, ..., 0 (every step) with each spacing.
+    - "logsnr": even steps in half log-SNR, see ``logsnr_timesteps``; it needs the ``schedule``.
+    n = T gives T-1, ..., 0 (every step) with each spacing but "logsnr".
     """
     T = check_int("num_timesteps", num_timesteps, low=1)
     n = check_int("num_steps", num_steps, low=1, high=T)
@@ -30,9 +34,37 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing"):
         steps = (torch.arange(n, dtype=torch.float64) * (T // n)).flip(0)
     elif spacing == "linspace":
         steps = torch.linspace(0, T - 1, n, dtype=torch.float64).round().flip(0)
+    elif spacing == "logsnr":
+        if schedule is None or schedule.num_timesteps != T:
+            raise ValueError(f'spacing "logsnr" needs the schedule (with T = {T}): make_timesteps(T, n, "logsnr", schedule)')
+        return logsnr_timesteps(schedule, n)
     else:
         raise ValueError(f"spacing must be one of {list(SPACINGS)}, got {spacing!r}")
     return steps.long()
+
+
+def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
+    """Timesteps evenly spaced in half log-SNR lambda_t = log(alpha_t / sigma_t), a LongTensor
+    (num_steps,): the time grid of DPM-Solver (Lu et al. 2022, sec. 3.3, "uniform logSNR").
+
+    n + 1 values of lambda, evenly spaced from max(lambda_{T-1}, lambda_min) to lambda_0, each
+    rounded to the nearest timestep; the sampler evaluates the model at the first n, and its last
+    step lands on clean data (t = -1) instead of the (n+1)-th. Where rounding would repeat a
+    timestep (many steps, where lambda moves fast), the later one moves down by one.
+    Few-step solvers gain most: on the cosine schedule lambda runs from -20 at t = 999 to +5 at
+    t = 0, and "trailing" spends its first step on the range below -5, which is pure noise.
+    """
+    T = schedule.num_timesteps
+    n = check_int("num_steps", num_steps, low=1, high=T)
+    lambdas = torch.tensor([schedule.half_log_snr(t) for t in range(T)], dtype=torch.float64)
+    start = max(float(lambdas[-1]), lambda_min)
+    targets = torch.linspace(start, float(lambdas[0]), n + 1, dtype=torch.float64)[:n]
+    nearest = (lambdas[None, :] - targets[:, None]).abs().argmin(dim=1).tolist()
+    steps = []
+    for k, t in enumerate(nearest):  # strictly falling, with room left for the steps still to come
+        t = min(t, steps[-1] - 1) if steps else t
+        steps.append(max(t, n - 1 - k))
+    return torch.tensor(steps, dtype=torch.long)
 
 
 def check_timestep_sequence(timesteps, num_timesteps, name="timesteps"):

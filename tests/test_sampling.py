@@ -29,12 +29,40 @@ def randn(*shape, seed):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-@pytest.mark.parametrize("spacing", dh.SPACINGS)
+@pytest.mark.parametrize("spacing", ["trailing", "leading", "linspace"])
 @pytest.mark.parametrize("num_steps", [1, 7, 20, 50, 1000])
 def test_timestep_spacings_are_diffusers(spacing, num_steps):
     theirs = DDIMScheduler(num_train_timesteps=1000, timestep_spacing=spacing)
     theirs.set_timesteps(num_steps)
     assert dh.make_timesteps(1000, num_steps, spacing).tolist() == theirs.timesteps.tolist()
+
+
+@pytest.mark.parametrize("schedule_name", ["cosine", "linear"])
+@pytest.mark.parametrize("num_steps", [1, 2, 10, 15, 50])
+def test_logsnr_timesteps_are_even_in_half_log_snr(schedule_name, num_steps):
+    """n + 1 even values of lambda from max(lambda_{T-1}, -5.1) to lambda_0, the first n rounded to
+    the nearest timestep (near t = 0, where lambda moves fast, a repeat moves down by one)."""
+    s = dh.NoiseSchedule(schedule_name, 1000)
+    timesteps = dh.make_timesteps(1000, num_steps, "logsnr", s).tolist()
+    lambdas = [s.half_log_snr(t) for t in range(1000)]
+    start = max(lambdas[-1], dh.timesteps.LOGSNR_MIN)
+    targets = [start + k * (lambdas[0] - start) / num_steps for k in range(num_steps)]
+    nearest = [min(range(1000), key=lambda t: abs(lambdas[t] - target)) for target in targets]
+    assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
+    if num_steps <= 15:
+        assert timesteps == nearest
+    assert all(abs(t - u) <= 1 for t, u in zip(timesteps, nearest)), (timesteps, nearest)
+    # the cosine grid starts where lambda crosses -5.1 (t = 995), the linear one at T-1 (lambda -5.06)
+    assert timesteps[0] == (995 if schedule_name == "cosine" else 999)
+
+
+def test_logsnr_timesteps_stay_strictly_falling_for_every_count():
+    s = dh.NoiseSchedule("cosine", 100)
+    for num_steps in range(1, 101):
+        timesteps = dh.make_timesteps(100, num_steps, "logsnr", s).tolist()
+        assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
+        assert 0 <= timesteps[-1] and timesteps[0] <= 99
+    assert dh.make_timesteps(100, 100, "logsnr", s).tolist() == list(range(99, -1, -1))
 
 
 @pytest.mark.parametrize("clip_x0", [False, True])
@@ -50,6 +78,34 @@ def test_ddpm_step_equals_diffusers_ddpm_step(t, t_prev, clip_x0):
     x_prev, x0_hat = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=randn(64, 2, seed=2), clip_x0=clip_x0)
     torch.testing.assert_close(x0_hat, expected.pred_original_sample, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(x_prev, expected.prev_sample, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("schedule_name", ["cosine", "linear"])
+@pytest.mark.parametrize("num_steps", [1, 2, 10, 15, 50])
+def test_logsnr_timesteps_are_even_in_half_log_snr(schedule_name, num_steps):
+    """n + 1 even values of lambda from max(lambda_{T-1}, -5.1) to lambda_0, the first n rounded to
+    the nearest timestep (near t = 0, where lambda moves fast, a repeat moves down by one)."""
+    s = dh.NoiseSchedule(schedule_name, 1000)
+    timesteps = dh.make_timesteps(1000, num_steps, "logsnr", s).tolist()
+    lambdas = [s.half_log_snr(t) for t in range(1000)]
+    start = max(lambdas[-1], dh.timesteps.LOGSNR_MIN)
+    targets = [start + k * (lambdas[0] - start) / num_steps for k in range(num_steps)]
+    nearest = [min(range(1000), key=lambda t: abs(lambdas[t] - target)) for target in targets]
+    assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
+    if num_steps <= 15:
+        assert timesteps == nearest
+    assert all(abs(t - u) <= 1 for t, u in zip(timesteps, nearest)), (timesteps, nearest)
+    # the cosine grid starts where lambda crosses -5.1 (t = 995), the linear one at T-1 (lambda -5.06)
+    assert timesteps[0] == (995 if schedule_name == "cosine" else 999)
+
+
+def test_logsnr_timesteps_stay_strictly_falling_for_every_count():
+    s = dh.NoiseSchedule("cosine", 100)
+    for num_steps in range(1, 101):
+        timesteps = dh.make_timesteps(100, num_steps, "logsnr", s).tolist()
+        assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
+        assert 0 <= timesteps[-1] and timesteps[0] <= 99
+    assert dh.make_timesteps(100, 100, "logsnr", s).tolist() == list(range(99, -1, -1))
 
 
 @pytest.mark.parametrize("clip_x0", [False, True])
@@ -209,6 +265,8 @@ def not_a_noise_predictor(shape):
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), eta=-0.1), ValueError, "eta"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), eta=1.5), ValueError, "eta"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), spacing="uniform"), ValueError, "spacing"),
+    (lambda m, s: dh.make_timesteps(100, 10, "logsnr"), ValueError, "needs the schedule"),
+    (lambda m, s: dh.make_timesteps(50, 10, "logsnr", s), ValueError, "needs the schedule"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[10, 50]), ValueError, "fall"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[100, 50]), ValueError, "[0, 99]"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[99.0, 50.0]), TypeError, "timesteps"),

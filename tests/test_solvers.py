@@ -8,9 +8,11 @@ import diffusion_helpers as dh
 
 @pytest.mark.parametrize("schedule_name, theirs_name", [("linear", "linear"), ("cosine", "squaredcos_cap_v2")])
 @pytest.mark.parametrize("num_steps", [5, 10, 20])
-def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, theirs_name, num_steps):
+@pytest.mark.parametrize("spacing", ["logsnr", "trailing"])
+def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, theirs_name, num_steps, spacing):
+    """diffusers run on our grid ("logsnr", the solver's default, or "trailing")."""
     s = dh.NoiseSchedule(schedule_name, 1000)
-    timesteps = dh.make_timesteps(1000, num_steps)
+    timesteps = dh.make_timesteps(1000, num_steps, spacing, s)
     theirs = DPMSolverMultistepScheduler(num_train_timesteps=1000, beta_schedule=theirs_name, solver_order=2,
                                          algorithm_type="dpmsolver++", solver_type="midpoint", lower_order_final=True,
                                          final_sigmas_type="zero")
@@ -18,7 +20,8 @@ def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, thei
     theirs.set_timesteps(timesteps=timesteps.tolist())
     model = dh.GaussianNoisePredictor(s, 1.0, 0.5)
     x_T = torch.randn(500, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    ours, trajectory = dh.dpm_solver_sample(model, s, x_T, num_steps, return_trajectory=True, progress=False)
+    ours, trajectory = dh.dpm_solver_sample(model, s, x_T, num_steps, spacing=spacing, return_trajectory=True,
+                                            progress=False)
     x = x_T
     for i, t in enumerate(theirs.timesteps):
         x = theirs.step(model(x, t.repeat(len(x))), t, x).prev_sample
@@ -30,7 +33,8 @@ def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, thei
 @pytest.mark.parametrize("schedule_name, theirs_name", [("linear", "linear"), ("cosine", "squaredcos_cap_v2")])
 @pytest.mark.parametrize("num_steps", [5, 10, 20])
 def test_unipc_equals_diffusers_unipc(schedule_name, theirs_name, num_steps):
-    """UniPC with B(h) = e^h - 1 ("bh2"), order 2, data prediction, the corrector at every step."""
+    """UniPC with B(h) = e^h - 1 ("bh2"), order 2, data prediction, the corrector at every step, on
+    the "trailing" grid (diffusers' UniPC takes no other integer grid)."""
     s = dh.NoiseSchedule(schedule_name, 1000)
     theirs = UniPCMultistepScheduler(num_train_timesteps=1000, beta_schedule=theirs_name, solver_order=2,
                                      solver_type="bh2", predict_x0=True, lower_order_final=True,
@@ -44,7 +48,8 @@ def test_unipc_equals_diffusers_unipc(schedule_name, theirs_name, num_steps):
     for t in theirs.timesteps:
         x = theirs.step(model(x, t.repeat(len(x))), t, x).prev_sample
     # diffusers keeps its sigmas in float32: relative errors ~1e-7 in each step's coefficients
-    torch.testing.assert_close(dh.unipc_sample(model, s, x_T, num_steps, progress=False), x, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(dh.unipc_sample(model, s, x_T, num_steps, spacing="trailing", progress=False), x,
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_the_first_and_last_steps_are_ddim():
