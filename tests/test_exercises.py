@@ -1,4 +1,7 @@
 """The exercise checks accept the right answer and name the usual mistakes precisely."""
+import functools
+import math
+
 import torch
 
 from diffusion_helpers import exercises
@@ -127,3 +130,31 @@ def test_ddpm_step_check(capsys):
     assert not ok and "not by sqrt(alpha-bar_t)" in out
     ok, out = run(exercises.check_ddpm_step, lambda x_t, t, eps, noise, betas, abar: x_t[:1], capsys)
     assert not ok and "shape" in out
+
+
+def ddim_update(x_t, eps, abar_t, abar_prev, eta, noise, sigma_factors=2, subtract_sigma=True):
+    """A student's DDIM step (Song et al. 2021, eq. 12 and 16), written from the paper; the two
+    options make the usual mistakes."""
+    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps) / math.sqrt(abar_t)
+    sigma = eta * math.sqrt((1 - abar_prev) / (1 - abar_t))
+    if sigma_factors == 2:
+        sigma *= math.sqrt(1 - abar_t / abar_prev)
+    direction = math.sqrt(max(1 - abar_prev - (sigma**2 if subtract_sigma else 0), 0))
+    return math.sqrt(abar_prev) * x0_hat + direction * eps + sigma * noise
+
+
+def test_ddim_step_check(capsys):
+    ok, out = run(exercises.check_ddim_step, ddim_update, capsys)
+    assert ok and "Correct" in out
+    ok, out = run(exercises.check_ddim_step, functools.partial(ddim_update, sigma_factors=1), capsys)
+    assert not ok and "two factors" in out
+    ok, out = run(exercises.check_ddim_step, functools.partial(ddim_update, subtract_sigma=False), capsys)
+    assert not ok and "subtract sigma^2" in out
+    ok, out = run(exercises.check_ddim_step, lambda x_t, eps, a, a_prev, eta, noise:
+                  ddim_update(x_t, eps, a, a_prev, 0.0, noise), capsys)
+    assert not ok and "adds sigma z" in out
+    ok, out = run(exercises.check_ddim_step, lambda x_t, eps, a, a_prev, eta, noise:
+                  (x_t - math.sqrt(1 - a) * eps) / math.sqrt(a), capsys)
+    assert not ok and "that is x0_hat" in out
+    ok, out = run(exercises.check_ddim_step, lambda *args: None, capsys)
+    assert not ok and "return" in out

@@ -1,0 +1,11 @@
+"""Checks for the "your turn" cells. Each check calls the student's function on fixed inputs,
+compares with the reference, prints what is right or exactly what is wrong (shape, the first
+index that differs and by how much, and a hint for the usual mistakes) and returns True/False.
+A check never raises: a notebook with an unfinished exercise still runs top to bottom.
+"""
+from ._core import compare
+from .forward import check_alphas_cumprod, check_exponential_schedule, check_q_sample, exponential_betas_reference
+from .reverse import check_ddim_step, check_ddpm_step, check_training_loss
+
+__all__ = ["compare", "exponential_betas_reference", "check_exponential_schedule", "check_alphas_cumprod",
+           "check_q_sample", "check_training_loss", "check_ddpm_step", "check_ddim_step"]

@@ -1,0 +1,128 @@
+"""Checks for notebooks 4 and 5: the training loss, one DDPM step and one DDIM step."""
+import math
+
+import torch
+
+from ..sampling import ddim_step, ddpm_step
+from ..schedules import NoiseSchedule
+from ..training import diffusion_loss
+from ._core import _call, _report, compare
+
+
+class _ProbeModel:
+    """A fixed 'noise predictor' that depends on both x_t and t, so that a loss computed from the
+    wrong input or the wrong timestep gives a different number."""
+
+    def __call__(self, x_t, t, y=None):
+        return 0.6 * x_t * (1 + t.double() / 1000).reshape(-1, *([1] * (x_t.dim() - 1)))
+
+
+def check_training_loss(function):
+    """Check ``function(model, x0, t, noise, alphas_cumprod)`` -> the DDPM loss (Ho et al. 2020, eq. 14)
+    of one batch: the mean of (noise - model(x_t, t))^2, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise."""
+
+    schedule, model = NoiseSchedule("linear", 1000), _ProbeModel()
+    generator = torch.Generator().manual_seed(1)
+    x0 = torch.rand(6, 1, 8, 8, generator=generator, dtype=torch.float64) * 2 - 1
+    noise = torch.randn(6, 1, 8, 8, generator=generator, dtype=torch.float64)
+    t = torch.tensor([0, 3, 100, 500, 900, 999])
+    abar = torch.cumprod(1 - schedule.betas.double(), 0)
+    got, error = _call(function, model, x0.clone(), t.clone(), noise.clone(), abar.clone())
+    if error:
+        return _report(False, error + (" Hint: abar[t] has shape (B,); reshape it to (B, 1, 1, 1)."
+                                       if "size of tensor" in error else ""))
+    if got.numel() == len(t):
+        return _report(False, "you returned one loss a sample: average over the batch too (.mean()), one number.")
+    a, a_before = abar[t].reshape(-1, 1, 1, 1), abar[(t - 1).clamp(min=0)].reshape(-1, 1, 1, 1)
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    def mse(target, prediction):
+        return (target - prediction).square().mean().reshape(1)
+    hints = [(mse(noise, model(a * x0 + (1 - a) * noise, t)), "take square roots when you form x_t: sqrt(abar_t) and sqrt(1 - abar_t)."),
+             (mse(x0, model(x_t, t)), "the model predicts the noise, so compare its output with `noise`, not with x0."),
+             (mse(noise, model(x0, t)), "give the model the noisy x_t, not the clean x0."),
+             (mse(noise, model(a_before.sqrt() * x0 + (1 - a_before).sqrt() * noise, t)),
+              "you used alphas_cumprod[t - 1]: index t already holds alpha-bar of step t (0-based)."),
+             ((noise - model(x_t, t)).square().sum().reshape(1), "that is the sum of squares: take the mean (as F.mse_loss does)."),
+             (mse(noise, model(x_t, t)).sqrt(), "no square root at the end: the loss is the mean squared error.")]
+    expected = diffusion_loss(model, schedule, x0, t, noise).double().reshape(1)
+    ok, message = compare(got.reshape(-1), expected, "your loss", hints=hints)
+    if not ok:
+        return _report(False, message)
+    return _report(True, f"loss = mean (noise - eps_theta(x_t, t))^2 = {expected.item():.4f} on the check's batch.")
+
+
+def check_ddpm_step(function):
+    """Check ``function(x_t, t, eps_hat, noise, betas, alphas_cumprod)`` -> x_{t-1}, one DDPM step
+    (Ho et al. 2020, Algorithm 2) for one int t:
+    x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) + sigma_t noise,
+    sigma_t^2 = beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, and no noise at t = 0."""
+
+    schedule = NoiseSchedule("linear", 1000)
+    betas = schedule.betas.double()
+    abar = torch.cumprod(1 - betas, 0)
+    generator = torch.Generator().manual_seed(2)
+    for t in [999, 500, 10, 0]:
+        x_t, eps_hat, noise = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+        got, error = _call(function, x_t.clone(), t, eps_hat.clone(), noise.clone(), betas.clone(), abar.clone())
+        if error:
+            return _report(False, f"at t={t}: {error}")
+        expected, x0_hat = ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=noise)
+        abar_prev = abar[t - 1].item() if t > 0 else 1.0
+        alpha, beta, a = 1 - betas[t].item(), betas[t].item(), abar[t].item()
+        mean = (x_t - beta / (1 - a) ** 0.5 * eps_hat) / alpha**0.5
+        variance = (1 - abar_prev) / (1 - a) * beta
+        hints = [(mean + (beta**0.5 if t > 0 else 0) * noise,
+                  "you used sigma_t^2 = beta_t: DDPM's other valid choice; here use beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t."),
+                 (mean + variance * noise, "multiply the noise by the standard deviation sigma_t = sqrt(beta-tilde_t), not by the variance."),
+                 (x_t - beta / (1 - a) ** 0.5 * eps_hat + variance**0.5 * noise, "divide the mean by sqrt(alpha_t)."),
+                 ((x_t - beta / (1 - a) ** 0.5 * eps_hat) / a**0.5 + variance**0.5 * noise,
+                  "divide by sqrt(alpha_t) = sqrt(1 - beta_t), one step's alpha, not by sqrt(alpha-bar_t)."),
+                 ((x_t - beta / (1 - a) * eps_hat) / alpha**0.5 + variance**0.5 * noise,
+                  "the noise coefficient is beta_t / sqrt(1 - abar_t): you forgot the square root."),
+                 (x0_hat, "that is x0_hat, the model's guess of the clean image: take one small step towards it instead.")]
+        if t == 0:  # abar[t - 1] is abar[-1] in Python: the last entry, not "before the first step"
+            wrapped = ((1 - abar[-1].item()) / (1 - a) * beta) ** 0.5
+            hints.insert(0, (mean + wrapped * noise, "at t = 0, alphas_cumprod[t - 1] is alphas_cumprod[-1], the last "
+                             "entry (Python wraps around): alpha-bar before the first step is 1, so add no noise at t = 0."))
+        ok, message = compare(got, expected, f"x_(t-1) at t={t}", index_name="sample", hints=hints)
+        if not ok:
+            return _report(False, message)
+    return _report(True, "one DDPM step: the posterior mean from eps_hat, plus sigma_t z (none at t = 0).")
+
+
+def check_ddim_step(function):
+    """Check ``function(x_t, eps_hat, abar_t, abar_prev, eta, noise)`` -> x_{t_prev}, one DDIM step
+    (Song et al. 2021, eq. 12) with alpha-bars given as floats:
+    x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t),
+    x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma noise,
+    sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)   (eq. 16)."""
+    schedule = NoiseSchedule("cosine", 1000)
+    generator = torch.Generator().manual_seed(3)
+    for t, t_prev, eta in [(999, 899, 0.0), (500, 300, 0.0), (500, 300, 1.0), (700, 200, 0.5), (20, -1, 0.0)]:
+        x_t, eps_hat, noise = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+        a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
+        got, error = _call(function, x_t.clone(), eps_hat.clone(), a, a_prev, eta, noise.clone())
+        where = f"t={t} -> {t_prev}, eta={eta}"
+        if error:
+            return _report(False, f"at {where}: {error}")
+        expected, x0_hat = ddim_step(schedule, x_t, t, t_prev, eps_hat, eta=eta, noise=noise)
+        sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
+        hints = [(x0_hat, "that is x0_hat: DDIM moves to x_{t_prev}, sqrt(abar_prev) x0_hat plus the direction to x_t."),
+                 (math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev) * eps_hat + sigma * noise,
+                  "the direction's coefficient is sqrt(1 - abar_prev - sigma^2): subtract sigma^2, so the variance stays 1 - abar_prev."),
+                 (math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma**2, 0)) * eps_hat + sigma**2 * noise,
+                  "multiply the noise by sigma, not by sigma^2."),
+                 (math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev) * eps_hat,
+                  "with eta > 0 the step adds sigma z: sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)."),
+                 (math.sqrt(a_prev) * (x_t - (1 - a) * eps_hat) / math.sqrt(a) + math.sqrt(max(1 - a_prev - sigma**2, 0)) * eps_hat
+                  + sigma * noise, "x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t): take the square root of 1 - abar_t.")]
+        if eta > 0:
+            sigma_short = eta * math.sqrt((1 - a_prev) / (1 - a))
+            hints.append((math.sqrt(a_prev) * x0_hat + math.sqrt(max(1 - a_prev - sigma_short**2, 0)) * eps_hat
+                          + sigma_short * noise, "sigma has two factors (eq. 16): also multiply by sqrt(1 - abar_t / abar_prev)."))
+        ok, message = compare(got, expected, f"x_prev at {where}", index_name="sample", hints=hints)
+        if not ok:
+            return _report(False, message)
+    return _report(True, "one DDIM step: predicted x0, the direction pointing to x_t, and sigma z; "
+                         "eta = 0 deterministic, eta = 1 DDPM's variance.")
