@@ -30,6 +30,8 @@ def test_figures_have_titles_and_labels(tmp_path):
         plots.plot_training_dashboard([1.0 / (i + 1) for i in range(80)], torch.rand(7, 1, 8, 8) * 2 - 1, title="run"),
         plots.plot_class_histograms({"a": {"histogram": [0.5, 0.5], "confident": 0.9},
                                      "b": {"histogram": [0.2, 0.8], "confident": 0.4}}),
+        plots.plot_lines({"Frechet": {"DDIM": ([10, 50], [9.0, 4.0]), "UniPC": ([10], [5.0])}, "share": {}},
+                         "model calls", title="lines", logx=True, references={"Frechet": {"real": 2.0}}),
     ]
     for index, figure in enumerate(figures):
         assert titles(figure), f"figure {index} has no title"
@@ -38,6 +40,9 @@ def test_figures_have_titles_and_labels(tmp_path):
         plt.close(figure)
     labelled = plots.plot_losses([1.0, 0.5])
     assert labelled.axes[0].get_xlabel() and labelled.axes[0].get_ylabel()
+    lines = plots.plot_lines({"Frechet": {"DDIM": ([10, 50], [9.0, 4.0])}}, "model calls", references={"Frechet": {"real": 2}})
+    assert lines.axes[0].get_xlabel() == "model calls" and lines.axes[0].get_ylabel() == "Frechet"
+    assert len(lines.axes[0].lines) == 2  # the series and the reference line
 
 
 def test_animation_is_offline_html():
