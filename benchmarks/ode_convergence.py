@@ -17,13 +17,6 @@ import diffusion_helpers as dh
 STEPS = (25, 50, 100, 200)
 
 
-def ode_error(sampler, schedule, model, x_T, timesteps):
-    _, trajectory = sampler(model, schedule, x_T, timesteps=timesteps, clip_x0=False, return_trajectory=True,
-                            progress=False)
-    exact = model.flow(x_T, schedule.alpha_bar(timesteps[0]), schedule.alpha_bar(timesteps[-1]))
-    return (trajectory[-2] - exact).abs().max().item()
-
-
 def main():
     x_T = torch.linspace(-4, 4, 2001, dtype=torch.float64)[:, None]
     samplers = {"DDIM (eta 0)": dh.ddim_sample, "DPM-Solver++ 2M": dh.dpm_solver_sample, "UniPC (bh2)": dh.unipc_sample}
@@ -37,7 +30,7 @@ def main():
             print(f"\n{schedule_name} schedule, {grid_name} grid: largest error against the exact ODE")
             print(f"{'solver':18s}" + "".join(f"{n:>10d}" for n in STEPS) + "   ratios (error n / error 2n)")
             for name, sampler in samplers.items():
-                errors = [ode_error(sampler, schedule, model, x_T, grid(n)) for n in STEPS]
+                errors = [model.solver_error(sampler, schedule, x_T, grid(n)) for n in STEPS]
                 ratios = [a / b for a, b in zip(errors, errors[1:])]
                 print(f"{name:18s}" + "".join(f"{e:10.2e}" for e in errors) + "   " +
                       " ".join(f"{r:.2f}" for r in ratios))

@@ -36,3 +36,15 @@ class GaussianNoisePredictor:
             return math.sqrt(abar * self.std**2 + 1 - abar)
         z = (x - math.sqrt(alpha_bar_from) * self.mean) / sd(alpha_bar_from)
         return math.sqrt(alpha_bar_to) * self.mean + sd(alpha_bar_to) * z
+
+    def solver_error(self, sampler, schedule, x_T, timesteps):
+        """The largest error of a deterministic sampler (``dh.ddim_sample``, ``dh.dpm_solver_sample``,
+        ``dh.unipc_sample``) against the exact flow, over the falling ``timesteps``: it runs from
+        timesteps[0] to timesteps[-1] and is judged there, before the samplers' final jump to
+        clean data (a denoising step, not an ODE step). x_T: starting points (B, ...), float64
+        for errors far below float32's rounding."""
+        timesteps = [int(t) for t in timesteps]
+        _, trajectory = sampler(self, schedule, x_T, timesteps=timesteps, clip_x0=False, return_trajectory=True,
+                                progress=False)
+        exact = self.flow(x_T, schedule.alpha_bar(timesteps[0]), schedule.alpha_bar(timesteps[-1]))
+        return (trajectory[-2] - exact).abs().max().item()
