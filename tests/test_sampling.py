@@ -80,34 +80,6 @@ def test_ddpm_step_equals_diffusers_ddpm_step(t, t_prev, clip_x0):
     torch.testing.assert_close(x_prev, expected.prev_sample, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("schedule_name", ["cosine", "linear"])
-@pytest.mark.parametrize("num_steps", [1, 2, 10, 15, 50])
-def test_logsnr_timesteps_are_even_in_half_log_snr(schedule_name, num_steps):
-    """n + 1 even values of lambda from max(lambda_{T-1}, -5.1) to lambda_0, the first n rounded to
-    the nearest timestep (near t = 0, where lambda moves fast, a repeat moves down by one)."""
-    s = dh.NoiseSchedule(schedule_name, 1000)
-    timesteps = dh.make_timesteps(1000, num_steps, "logsnr", s).tolist()
-    lambdas = [s.half_log_snr(t) for t in range(1000)]
-    start = max(lambdas[-1], dh.timesteps.LOGSNR_MIN)
-    targets = [start + k * (lambdas[0] - start) / num_steps for k in range(num_steps)]
-    nearest = [min(range(1000), key=lambda t: abs(lambdas[t] - target)) for target in targets]
-    assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
-    if num_steps <= 15:
-        assert timesteps == nearest
-    assert all(abs(t - u) <= 1 for t, u in zip(timesteps, nearest)), (timesteps, nearest)
-    # the cosine grid starts where lambda crosses -5.1 (t = 995), the linear one at T-1 (lambda -5.06)
-    assert timesteps[0] == (995 if schedule_name == "cosine" else 999)
-
-
-def test_logsnr_timesteps_stay_strictly_falling_for_every_count():
-    s = dh.NoiseSchedule("cosine", 100)
-    for num_steps in range(1, 101):
-        timesteps = dh.make_timesteps(100, num_steps, "logsnr", s).tolist()
-        assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
-        assert 0 <= timesteps[-1] and timesteps[0] <= 99
-    assert dh.make_timesteps(100, 100, "logsnr", s).tolist() == list(range(99, -1, -1))
-
-
 @pytest.mark.parametrize("clip_x0", [False, True])
 @pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("t", [999, 499, 49])
