@@ -7,7 +7,8 @@ import numbers
 
 import torch
 
-from ._checks import check_int
+from ._checks import check_int, check_number
+from .schedules import NoiseSchedule
 
 SPACINGS = ("trailing", "leading", "linspace", "logsnr")
 # Where the "logsnr" grid starts: half log-SNR below this is pure noise to the sampler; diffusers'
@@ -35,7 +36,7 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
     elif spacing == "linspace":
         steps = torch.linspace(0, T - 1, n, dtype=torch.float64).round().flip(0)
     elif spacing == "logsnr":
-        if schedule is None or schedule.num_timesteps != T:
+        if not isinstance(schedule, NoiseSchedule) or schedule.num_timesteps != T:
             raise ValueError(f'spacing "logsnr" needs the schedule (with T = {T}): make_timesteps(T, n, "logsnr", schedule)')
         return logsnr_timesteps(schedule, n)
     else:
@@ -54,9 +55,12 @@ def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
     Few-step solvers gain most: on the cosine schedule lambda runs from -20 at t = 999 to +5 at
     t = 0, and "trailing" spends its first step on the range below -5, which is pure noise.
     """
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f'spacing "logsnr" needs a NoiseSchedule, got {type(schedule).__name__}')
     T = schedule.num_timesteps
     n = check_int("num_steps", num_steps, low=1, high=T)
     lambdas = torch.tensor([schedule.half_log_snr(t) for t in range(T)], dtype=torch.float64)
+    lambda_min = check_number("lambda_min", lambda_min, high=float(lambdas[0]) - 1e-6)
     start = max(float(lambdas[-1]), lambda_min)
     targets = torch.linspace(start, float(lambdas[0]), n + 1, dtype=torch.float64)[:n]
     nearest = (lambdas[None, :] - targets[:, None]).abs().argmin(dim=1).tolist()

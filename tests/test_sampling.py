@@ -239,6 +239,8 @@ def not_a_noise_predictor(shape):
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), spacing="uniform"), ValueError, "spacing"),
     (lambda m, s: dh.make_timesteps(100, 10, "logsnr"), ValueError, "needs the schedule"),
     (lambda m, s: dh.make_timesteps(50, 10, "logsnr", s), ValueError, "needs the schedule"),
+    (lambda m, s: dh.timesteps.logsnr_timesteps("cosine", 10), TypeError, "needs a NoiseSchedule"),
+    (lambda m, s: dh.timesteps.logsnr_timesteps(s, 10, lambda_min=10.0), ValueError, "lambda_min"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[10, 50]), ValueError, "fall"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[100, 50]), ValueError, "[0, 99]"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[99.0, 50.0]), TypeError, "timesteps"),
