@@ -17,7 +17,7 @@ from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, chec
 from .exact import GaussianNoisePredictor
 from .guidance import guided_noise
 from .latents import ddim_invert, slerp
-from .metrics import digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
+from .metrics import class_diversity, digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .runtime import pick_device, quick_mode, seed_everything, setup

@@ -7,10 +7,14 @@ The guidance scale comes in two conventions that mean the same thing:
 
 Expand ours and compare: guidance_scale = w + 1. So guidance_scale = 0 is unconditional,
 1 is plain conditional (their w = 0), and > 1 is guided (their w > 0).
+
+Guidance can be limited to an interval of noise levels (Kynkaanniemi et al. 2024): the samplers'
+``guidance_interval=(t_low, t_high)`` guides only at timesteps t_low <= t <= t_high and samples
+plain conditionally (scale 1, one model call) elsewhere.
 """
 import torch
 
-from ._checks import NULL_LABEL, check_float_tensor, check_labels, check_number, check_timesteps
+from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_number, check_timesteps
 
 
 def model_num_classes(model):
@@ -41,6 +45,29 @@ def check_guidance(model, x_t, y, guidance_scale):
         raise ValueError("guidance_scale other than 1 needs class labels y: guidance pushes the samples towards "
                          "a class; with y=None (no labels) keep guidance_scale=1.0")
     return (None if y is None else y.to(x_t.device)), guidance_scale
+
+
+def check_guidance_interval(guidance_interval, num_timesteps):
+    """None (guide at every step) or a pair (t_low, t_high) of timesteps, 0 <= t_low <= t_high < T.
+    Returns None or the pair as ints."""
+    if guidance_interval is None:
+        return None
+    if not isinstance(guidance_interval, (tuple, list)) or len(guidance_interval) != 2:
+        raise TypeError("guidance_interval must be None (guide at every step) or a pair (t_low, t_high) of "
+                        f"timesteps, got {guidance_interval!r}")
+    low, high = (check_int(f"guidance_interval[{i}]", value, low=0, high=num_timesteps - 1)
+                 for i, value in enumerate(guidance_interval))
+    if low > high:
+        raise ValueError(f"guidance_interval must be (t_low, t_high) with t_low <= t_high, got ({low}, {high})")
+    return low, high
+
+
+def scale_at(guidance_scale, guidance_interval, t):
+    """The guidance scale at timestep t: ``guidance_scale`` inside the interval (or everywhere when
+    it is None), 1.0 (plain conditional) outside it (Kynkaanniemi et al. 2024, eq. 4 in ours)."""
+    if guidance_interval is None or guidance_interval[0] <= t <= guidance_interval[1]:
+        return guidance_scale
+    return 1.0
 
 
 def check_prediction_shape(prediction, x_t):

@@ -33,7 +33,7 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
     Returns:
         x_T shaped like x0, or (x_T, trajectory). No clipping: inversion never clamps.
     """
-    timesteps, y, guidance_scale, _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y,
+    timesteps, y, (guidance_scale, _), _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y,
                                                        guidance_scale, clip_x0=False)
     rising = timesteps.flip(0).tolist()
     x, trajectory = x0, [x0]

@@ -71,6 +71,41 @@ def frechet_distance(features_a, features_b):
     return ((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross).item()
 
 
+def check_asked_labels(asked_labels, batch, num_classes=10):
+    """Refuse labels that are not integers (B,) in [0, num_classes): (B, 1) would broadcast."""
+    if not isinstance(asked_labels, torch.Tensor) or asked_labels.is_floating_point() or asked_labels.dtype == torch.bool:
+        raise TypeError(f"asked_labels must be an integer tensor (B,) of digit classes, got "
+                        f"{getattr(asked_labels, 'dtype', type(asked_labels).__name__)}")
+    if asked_labels.shape != (batch,):
+        raise ValueError(f"asked_labels must have shape ({batch},), one label an image, got {tuple(asked_labels.shape)}")
+    if batch and (int(asked_labels.min()) < 0 or int(asked_labels.max()) >= num_classes):
+        raise ValueError(f"asked_labels must hold classes in [0, {num_classes - 1}], got values from "
+                         f"{int(asked_labels.min())} to {int(asked_labels.max())}")
+
+
+def class_diversity(features, labels):
+    """How varied the samples of each class are: the mean distance between two different samples
+    of the same class, averaged over the K classes that hold at least two samples,
+
+        diversity = (1/K) sum_k mean_{i != j, y_i = y_j = k} |f_i - f_j|.
+
+    Args: features (N, F), e.g. the digit classifier's features; labels (N,) integers.
+    Returns a float (0 when every class's samples are identical: a collapsed generator).
+    """
+    check_float_tensor("features", features, min_dim=2)
+    if labels.shape != features.shape[:1]:
+        raise ValueError(f"labels must have shape ({features.shape[0]},), one a sample, got {tuple(labels.shape)}")
+    features, labels = features.detach().cpu().double(), labels.cpu()
+    per_class = []
+    for label in labels.unique():
+        members = features[labels == label]
+        if len(members) >= 2:
+            per_class.append(torch.pdist(members).mean().item())
+    if not per_class:
+        raise ValueError("class_diversity needs at least two samples of one class")
+    return sum(per_class) / len(per_class)
+
+
 @torch.no_grad()
 def digit_report(images, classifier, asked_labels=None, real_images=None, confidence=0.9, batch_size=500):
     """What the digit classifier makes of generated digits (B, 1, 28, 28) in [-1, 1].
@@ -80,9 +115,12 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
         histogram: the share of samples given to each class (the top class of each sample);
         entropy: entropy of that histogram in nats (ln 10 = 2.30 when all ten are even);
         accuracy: share classified as ``asked_labels`` (B,), if given (conditional samples);
+        diversity: ``class_diversity`` of the features grouped by ``asked_labels``, if given;
         frechet: Frechet distance to ``real_images`` in the classifier's feature space, if given.
     """
     check_float_tensor("images", images, min_dim=4, last_dims=(1, 28, 28))
+    if asked_labels is not None:
+        check_asked_labels(asked_labels, len(images))
     device = next(classifier.parameters()).device
     features, probabilities = [], []
     for start in range(0, len(images), batch_size):
@@ -98,6 +136,7 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
               "entropy": 0.0 - (histogram[histogram > 0] * histogram[histogram > 0].log()).sum().item()}  # 0.0 - : no -0.0
     if asked_labels is not None:
         report["accuracy"] = (top_class == asked_labels.cpu()).double().mean().item()
+        report["diversity"] = class_diversity(features, asked_labels)
     if real_images is not None:
         real_features = torch.cat([classifier.features(real_images[s:s + batch_size].to(device)).cpu()
                                    for s in range(0, len(real_images), batch_size)])

@@ -189,12 +189,15 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
 def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=None, size=(5.6, 4.0)):
     """A row of line charts. ``panels`` maps a panel's y-axis label to {series name: (x, y)};
     ``references`` maps a panel's label to {name: y}, drawn as dashed horizontal lines (e.g. the
-    real-data floor). Points are marked, so a series of two points still reads as a line."""
+    real-data floor). Points are marked, so a series of two points still reads as a line; a series
+    keeps its colour in every panel."""
     references = references or {}
+    names = list(dict.fromkeys(name for series in panels.values() for name in series))  # one colour a series
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
         for name, (x, y) in series.items():
-            ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), marker="o", ms=4, label=name)
+            ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), marker="o", ms=4, label=name,
+                    color=f"C{names.index(name) % 10}")
         for name, y in references.get(ylabel, {}).items():
             ax.axhline(y, color="black", ls="--", lw=1, label=name)
         ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import check_choice, check_float_tensor, check_int, check_number
-from .guidance import check_guidance, guided_noise_checked
+from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
@@ -131,15 +131,15 @@ class SamplerState(NamedTuple):
 
 
 @torch.no_grad()
-def sampling_loop(model, x_T, timesteps, step, y=None, guidance_scale=1.0, progress=True, desc="sampling"):
+def sampling_loop(model, x_T, timesteps, step, y=None, guidance=(1.0, None), progress=True, desc="sampling"):
     """The one loop of every sampler: at each timestep t of the falling sequence, predict the noise
     (with guidance, one model call) and take ``step(x, t, t_prev, eps_hat) -> (x, x0_hat)`` to the
     next timestep t_prev (-1 after the last). Yields a SamplerState after each step. y and
-    guidance_scale as ``prepare_sampling`` returns them (checked once, not every step)."""
-    x, falling = x_T, timesteps.tolist()
+    guidance = (guidance_scale, guidance_interval) as ``prepare_sampling`` returns them (checked once)."""
+    (guidance_scale, guidance_interval), (x, falling) = guidance, (x_T, timesteps.tolist())
     for t, t_prev in zip(tqdm(falling, desc=desc, disable=not progress, leave=False), falling[1:] + [-1]):
         t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-        eps_hat = guided_noise_checked(model, x, t_batch, y, guidance_scale)
+        eps_hat = guided_noise_checked(model, x, t_batch, y, scale_at(guidance_scale, guidance_interval, t))
         x, x0_hat = step(x, t, t_prev, eps_hat)
         yield SamplerState(t, x, x0_hat)
 
@@ -154,10 +154,10 @@ def default_clip_x0(model, x_T):
 
 
 def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timesteps, spacing, y, guidance_scale,
-                     clip_x0, generator=None):
+                     clip_x0, generator=None, guidance_interval=None):
     """Check a sampler's arguments once, before any model call. Returns (timesteps, y,
-    guidance_scale, clip_x0), y and guidance_scale as ``check_guidance`` returns them.
-    default_num_steps=None means all T steps."""
+    (guidance_scale, guidance_interval), clip_x0), y and guidance_scale as ``check_guidance``
+    returns them. default_num_steps=None means all T steps."""
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
@@ -174,6 +174,7 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
     if clip_x0 is not None and not isinstance(clip_x0, bool):
         raise TypeError(f"clip_x0 must be True, False or None (clip for images, not for points), got {clip_x0!r}")
     y, guidance_scale = check_guidance(model, x_T, y, guidance_scale)
+    guidance = (guidance_scale, check_guidance_interval(guidance_interval, schedule.num_timesteps))
     check_choice("spacing", spacing, SPACINGS)
     if timesteps is None:
         timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing,
@@ -183,7 +184,7 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
         if num_steps not in (None, default_num_steps, len(timesteps)):
             raise ValueError(f"give num_steps or timesteps, not both: num_steps={num_steps} but "
                              f"{len(timesteps)} timesteps")
-    return timesteps, y, guidance_scale, default_clip_x0(model, x_T) if clip_x0 is None else clip_x0
+    return timesteps, y, guidance, default_clip_x0(model, x_T) if clip_x0 is None else clip_x0
 
 
 def randn_like(x, generator):
@@ -193,30 +194,30 @@ def randn_like(x, generator):
 
 
 def ddpm_steps(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing="trailing", y=None,
-               guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
+               guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
     """DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), yielding a SamplerState (t, x, x0_hat)
     after each ``ddpm_step``. Arguments as for ``ddpm_sample``."""
-    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps,
-                                                             spacing, y, guidance_scale, clip_x0, generator)
+    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps, spacing, y,
+                                                       guidance_scale, clip_x0, generator, guidance_interval)
 
     def step(x, t, t_prev, eps_hat):
         noise = randn_like(x, generator) if t_prev >= 0 else None
         return ddpm_step(schedule, x, t, t_prev, eps_hat, noise=noise, clip_x0=clip_x0)
-    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DDPM sampling")
+    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "DDPM sampling")
 
 
 def ddim_steps(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, spacing="trailing", y=None,
-               guidance_scale=1.0, clip_x0=None, generator=None, progress=True):
+               guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
     """DDIM sampling (Song et al. 2021, eq. 12), yielding a SamplerState (t, x, x0_hat) after each
     ``ddim_step``. Arguments as for ``ddim_sample``."""
-    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 50, timesteps,
-                                                             spacing, y, guidance_scale, clip_x0, generator)
+    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 50, timesteps, spacing, y,
+                                                       guidance_scale, clip_x0, generator, guidance_interval)
     eta = check_number("eta", eta, low=0.0, high=1.0)
 
     def step(x, t, t_prev, eps_hat):
         noise = randn_like(x, generator) if eta > 0 and t_prev >= 0 else None
         return ddim_step(schedule, x, t, t_prev, eps_hat, eta=eta, noise=noise, clip_x0=clip_x0)
-    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DDIM sampling")
+    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "DDIM sampling")
 
 
 def run_to_end(states, x_T, return_trajectory):
@@ -230,7 +231,8 @@ def run_to_end(states, x_T, return_trajectory):
 
 
 def ddpm_sample(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing="trailing", y=None,
-                guidance_scale=1.0, clip_x0=None, generator=None, return_trajectory=False, progress=True):
+                guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, return_trajectory=False,
+                progress=True):
     """Generate samples with DDPM (Ho et al. 2020, Algorithm 2): T steps of ``ddpm_step`` from x_T.
 
     Example: ``digits = dh.ddpm_sample(model, schedule, torch.randn(16, 1, 28, 28))``.
@@ -246,6 +248,9 @@ def ddpm_sample(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing
             class; None: no labels.
         guidance_scale: classifier-free guidance, ours: 0 = unconditional, 1 = plain conditional,
             > 1 guided (Ho & Salimans' w = guidance_scale - 1); a number or a (B,) tensor.
+        guidance_interval: None (guide at every step), or (t_low, t_high): guide only at timesteps
+            t_low <= t <= t_high, plain conditional (scale 1, one model call) elsewhere
+            (Kynkaanniemi et al. 2024).
         clip_x0: clamp x0_hat to [-1, 1] at every step; None: yes for images, no for 2D points
             (see ``default_clip_x0``). Without it, x0_hat at t = T-1 divides by sqrt(abar_{T-1})
             (5e-5 for the cosine schedule), and images blow up.
@@ -256,12 +261,14 @@ def ddpm_sample(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing
         x_0 (B, ...), or (x_0, trajectory).
     """
     states = ddpm_steps(model, schedule, x_T, num_steps=num_steps, timesteps=timesteps, spacing=spacing, y=y,
-                        guidance_scale=guidance_scale, clip_x0=clip_x0, generator=generator, progress=progress)
+                        guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                        generator=generator, progress=progress)
     return run_to_end(states, x_T, return_trajectory)
 
 
 def ddim_sample(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, spacing="trailing", y=None,
-                guidance_scale=1.0, clip_x0=None, generator=None, return_trajectory=False, progress=True):
+                guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, return_trajectory=False,
+                progress=True):
     """Generate samples with DDIM (Song et al. 2021): ``num_steps`` steps of ``ddim_step`` from x_T.
 
     Example: ``digits = dh.ddim_sample(model, schedule, torch.randn(64, 1, 28, 28), num_steps=50)``.
@@ -271,5 +278,6 @@ def ddim_sample(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, 
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = ddim_steps(model, schedule, x_T, num_steps, eta=eta, timesteps=timesteps, spacing=spacing, y=y,
-                        guidance_scale=guidance_scale, clip_x0=clip_x0, generator=generator, progress=progress)
+                        guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                        generator=generator, progress=progress)
     return run_to_end(states, x_T, return_trajectory)

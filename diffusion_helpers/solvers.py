@@ -60,11 +60,11 @@ def data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous=None):
 
 
 def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
-                     guidance_scale=1.0, clip_x0=None, progress=True):
+                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, progress=True):
     """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step.
     Arguments as for ``dpm_solver_sample``."""
-    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps,
-                                                             spacing, y, guidance_scale, clip_x0)
+    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps, spacing, y,
+                                                       guidance_scale, clip_x0, guidance_interval=guidance_interval)
     previous = []  # the (t, x0_hat) of the step before: the multistep memory
 
     def step(x, t, t_prev, eps_hat):
@@ -72,11 +72,12 @@ def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spac
                                     clip_x0=clip_x0)
         previous[:] = [(t, x0_hat)]
         return x, x0_hat
-    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "DPM-Solver++ sampling")
+    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "DPM-Solver++ sampling")
 
 
 def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
-                      guidance_scale=1.0, clip_x0=None, return_trajectory=False, progress=True):
+                      guidance_scale=1.0, guidance_interval=None, clip_x0=None, return_trajectory=False,
+                      progress=True):
     """Generate samples with DPM-Solver++(2M) (Lu et al. 2022) in ``num_steps`` model calls:
     deterministic, like DDIM with eta = 0, and second order, so 10-20 steps come close to what
     DDIM needs 50-100 for.
@@ -87,7 +88,8 @@ def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spa
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
-                              guidance_scale=guidance_scale, clip_x0=clip_x0, progress=progress)
+                              guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                              progress=progress)
     return run_to_end(states, x_T, return_trajectory)
 
 
@@ -123,13 +125,13 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
 
 
 def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
-                guidance_scale=1.0, clip_x0=None, progress=True):
+                guidance_scale=1.0, guidance_interval=None, clip_x0=None, progress=True):
     """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each step. Each step first
     corrects the point it arrived at (``unipc_correct``, with the model call made there), then
     predicts the next with DPM-Solver++(2M) (UniPC's predictor with B(h) = e^h - 1 is that same
     update). Arguments as for ``unipc_sample``."""
-    timesteps, y, guidance_scale, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps,
-                                                             spacing, y, guidance_scale, clip_x0)
+    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps, spacing, y,
+                                                       guidance_scale, clip_x0, guidance_interval=guidance_interval)
     memory = []  # (t, x, x0_hat) of the step before, and of the one before that
 
     def step(x, t, t_prev, eps_hat):
@@ -141,11 +143,12 @@ def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="
         previous = (memory[-1][0], memory[-1][2]) if memory else None
         memory[:] = memory[-1:] + [(t, x, x0_hat)]
         return data_prediction_update(schedule, x, t, t_prev, x0_hat, previous), x0_hat
-    return sampling_loop(model, x_T, timesteps, step, y, guidance_scale, progress, "UniPC sampling")
+    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "UniPC sampling")
 
 
 def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
-                 guidance_scale=1.0, clip_x0=None, return_trajectory=False, progress=True):
+                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, return_trajectory=False,
+                 progress=True):
     """Generate samples with UniPC (Zhao et al. 2023): DPM-Solver++(2M) steps, each preceded by the
     corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
     order, one model call a step.
@@ -154,5 +157,6 @@ def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing=
     (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
-                         guidance_scale=guidance_scale, clip_x0=clip_x0, progress=progress)
+                         guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                         progress=progress)
     return run_to_end(states, x_T, return_trajectory)

@@ -7,8 +7,8 @@ import torch
 from diffusion_helpers import exercises
 
 
-def run(check, function, capsys):
-    ok = check(function)
+def run(check, function, capsys, *more):
+    ok = check(function, *more)
     return ok, capsys.readouterr().out
 
 
@@ -158,3 +158,39 @@ def test_ddim_step_check(capsys):
     assert not ok and "that is x0_hat" in out
     ok, out = run(exercises.check_ddim_step, lambda *args: None, capsys)
     assert not ok and "return" in out
+
+
+def test_guided_noise_check(capsys):
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: n + s * (c - n), capsys)
+    assert ok and "Correct" in out
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: (1 + s) * c - s * n, capsys)
+    assert not ok and "Ho & Salimans" in out
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: n - s * (c - n), capsys)
+    assert not ok and "not the reverse" in out
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: c + s * (c - n), capsys)
+    assert not ok and "start from eps_null" in out
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: s * c, capsys)
+    assert not ok and "mixes both" in out
+    ok, out = run(exercises.check_guided_noise, lambda c, n, s: n + s * (c - n) + 1e-3, capsys)
+    assert not ok and "differs" in out
+
+
+def test_guidance_choice_check(capsys):
+    table = {0.0: {"accuracy": 0.2, "diversity": 9.0}, 1.0: {"accuracy": 0.9, "diversity": 8.0},
+             2.0: {"accuracy": 0.995, "diversity": 7.0}, 3.0: {"accuracy": 1.0, "diversity": 5.0}}
+    ok, out = run(exercises.check_guidance_choice, 2.0, capsys, table)
+    assert ok and "s = 2" in out
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, table)
+    assert not ok and "s = 2 also reaches" in out
+    ok, out = run(exercises.check_guidance_choice, 1.0, capsys, table)
+    assert not ok and "below 99%" in out
+    ok, out = run(exercises.check_guidance_choice, 2.5, capsys, table)
+    assert not ok and "one of the scales" in out
+    ok, out = run(exercises.check_guidance_choice, None, capsys, table)
+    assert not ok and "my_scale" in out
+    # no scale reaches 99%: the most accurate one is the answer
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, {s: dict(r, accuracy=r["accuracy"] * 0.9)
+                                                                   for s, r in table.items()})
+    assert ok and "no scale" in out
+    ok, out = run(exercises.check_guidance_choice, 2.0, capsys, {2.0: {"accuracy": 1.0}})
+    assert not ok and "asked_labels" in out

@@ -136,3 +136,66 @@ def test_bad_labels_and_scales_are_refused(y, scale, error, words):
         dh.guided_noise(model, torch.zeros(2, 2), 0, y, scale)
     assert words in str(info.value)
     assert not model.batch_sizes
+
+
+class TimeRecorder(Recorder):
+    """A Recorder whose prediction also depends on x and t, and that logs (t, batch size) a call."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __call__(self, x, t, y=None):
+        self.calls.append((int(t[0]), x.shape[0]))
+        return 0.1 * x * (1 + t.reshape(-1, *([1] * (x.dim() - 1))) / 100) + super().__call__(x, t, y)
+
+
+def manual_interval_ddim(model, s, x_T, timesteps, y, scale, interval):
+    """The definition, step by step: guidance_scale inside [t_low, t_high], 1 (plain conditional) outside."""
+    x, falling = x_T, list(timesteps)
+    for t, t_prev in zip(falling, falling[1:] + [-1]):
+        step_scale = scale if interval[0] <= t <= interval[1] else 1.0
+        x, _ = dh.ddim_step(s, x, t, t_prev, dh.guided_noise(model, x, t, y, step_scale))
+    return x
+
+
+@pytest.mark.parametrize("interval", [(0, 99), (30, 70), (0, 40), (60, 99), (50, 50)])
+def test_guidance_interval_guides_only_inside_it(interval):
+    s, model = dh.NoiseSchedule("linear", 100), TimeRecorder()
+    x_T, y = torch.randn(3, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64), torch.tensor([0, 1, 2])
+    timesteps = dh.make_timesteps(100, 10)
+    got = dh.ddim_sample(model, s, x_T, timesteps=timesteps, y=y, guidance_scale=4.0, guidance_interval=interval,
+                         progress=False)
+    inside = [t for t in timesteps.tolist() if interval[0] <= t <= interval[1]]
+    assert model.calls == [(t, 6 if t in inside else 3) for t in timesteps.tolist()], "2B rows inside, B outside"
+    expected = manual_interval_ddim(TimeRecorder(), s, x_T, timesteps.tolist(), y, 4.0, interval)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    if interval == (0, 99):  # the whole range is plain guidance
+        everywhere = dh.ddim_sample(TimeRecorder(), s, x_T, timesteps=timesteps, y=y, guidance_scale=4.0, progress=False)
+        torch.testing.assert_close(got, everywhere, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("sampler", [dh.ddpm_sample, dh.dpm_solver_sample, dh.unipc_sample])
+def test_every_sampler_takes_a_guidance_interval(sampler):
+    s, model = dh.NoiseSchedule("linear", 100), TimeRecorder()
+    x_T, y = torch.randn(3, 2, generator=torch.Generator().manual_seed(4)), torch.tensor([0, 1, 2])
+    sampler(model, s, x_T, timesteps=[90, 60, 30, 10], y=y, guidance_scale=3.0, guidance_interval=(20, 70),
+            progress=False)
+    assert model.calls == [(90, 3), (60, 6), (30, 6), (10, 3)]
+
+
+@pytest.mark.parametrize("interval, error, words", [
+    ((10,), TypeError, "pair (t_low, t_high)"),
+    ("10-50", TypeError, "pair (t_low, t_high)"),
+    ((50, 10), ValueError, "t_low <= t_high"),
+    ((0, 100), ValueError, "guidance_interval[1] must be in [0, 99]"),
+    ((-1, 50), ValueError, "guidance_interval[0] must be in [0, 99]"),
+    ((0.2, 0.8), TypeError, "guidance_interval[0] must be an integer"),
+])
+def test_bad_guidance_intervals_are_refused(interval, error, words):
+    s, model = dh.NoiseSchedule("linear", 100), TimeRecorder()
+    with pytest.raises(error) as info:
+        dh.ddim_sample(model, s, torch.randn(2, 2), 10, y=torch.tensor([0, 1]), guidance_scale=2.0,
+                       guidance_interval=interval, progress=False)
+    assert words in str(info.value)
+    assert model.calls == [], "refused before any model call"

@@ -1,5 +1,6 @@
 """Sliced Wasserstein distance against its closed form for shifted Gaussians."""
 import math
+import re
 
 import pytest
 import torch
@@ -84,4 +85,27 @@ def test_digit_report_counts_what_the_classifier_says():
     assert report["histogram"] == pytest.approx([0.1] * 10)
     assert report["entropy"] == pytest.approx(math.log(10))
     assert report["accuracy"] == 1.0 and report["frechet"] == pytest.approx(0, abs=1e-9)
+    assert report["diversity"] == 0.0, "three identical images a class: no diversity"
     assert 0 <= report["confident"] <= 1
+    for labels, error, words in [(torch.arange(10).repeat_interleave(3)[:, None], ValueError, "shape (30,)"),
+                                 (torch.arange(10.0).repeat_interleave(3), TypeError, "integer"),
+                                 (torch.full((30,), 10), ValueError, "[0, 9]")]:
+        with pytest.raises(error, match=re.escape(words)):
+            dh.digit_report(images, ByBrightness(), asked_labels=labels)
+
+
+def test_class_diversity_is_the_mean_within_class_distance():
+    features = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [9.0, 9.0]])
+    labels = torch.tensor([0, 0, 1, 1, 1, 2])  # class 0: one pair at distance 5; class 1: identical; 2: alone
+    assert dh.class_diversity(features, labels) == pytest.approx((5.0 + 0.0) / 2)
+    # for two independent N(0, I_D) points, E|f_i - f_j| = 2 Gamma((D + 1) / 2) / Gamma(D / 2)
+    D, n = 16, 400
+    gaussian = torch.randn(n, D, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = 2 * math.exp(math.lgamma((D + 1) / 2) - math.lgamma(D / 2))
+    # the distance's std is below sqrt(2) (its variance is 2 D - expected^2 < 2); with n points the mean over
+    # pairs has a standard error below sqrt(2) * sqrt(2 / n) (U-statistic, first-order term)
+    assert abs(dh.class_diversity(gaussian, torch.zeros(n, dtype=torch.long)) - expected) < 5 * 2 / math.sqrt(n)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        dh.class_diversity(features, labels[:, None])
+    with pytest.raises(ValueError, match="at least two samples"):
+        dh.class_diversity(features[:1], labels[:1])

@@ -43,6 +43,10 @@ def test_figures_have_titles_and_labels(tmp_path):
     lines = plots.plot_lines({"Frechet": {"DDIM": ([10, 50], [9.0, 4.0])}}, "model calls", references={"Frechet": {"real": 2}})
     assert lines.axes[0].get_xlabel() == "model calls" and lines.axes[0].get_ylabel() == "Frechet"
     assert len(lines.axes[0].lines) == 2  # the series and the reference line
+    two = plots.plot_lines({"a": {"DDPM": ([1], [1.0]), "DDIM": ([1, 2], [1.0, 2.0])}, "b": {"DDIM": ([1, 2], [3.0, 4.0])}},
+                           "steps")
+    assert two.axes[0].lines[1].get_color() == two.axes[1].lines[0].get_color(), "DDIM keeps its colour in every panel"
+    plt.close("all")
 
 
 def test_animation_is_offline_html():
