@@ -4,6 +4,7 @@ Every function returns the matplotlib Figure (notebooks show it; tests save it).
 (B, C, H, W) tensors in [-1, 1]; point clouds are (N, 2) tensors.
 """
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
@@ -201,6 +202,10 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
         for name, y in references.get(ylabel, {}).items():
             ax.axhline(y, color="black", ls="--", lw=1, label=name)
         ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")
+        ticks = sorted({float(value) for x, _ in series.values() for value in x})
+        if logx and 0 < len(ticks) <= 12:  # label the measured x values plainly, not as 2x10^1, 3x10^1, ...
+            ax.set_xticks(ticks, [f"{value:g}" for value in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
     if title:
