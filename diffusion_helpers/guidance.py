@@ -55,6 +55,9 @@ def check_guidance_interval(guidance_interval, num_timesteps):
     if not isinstance(guidance_interval, (tuple, list)) or len(guidance_interval) != 2:
         raise TypeError("guidance_interval must be None (guide at every step) or a pair (t_low, t_high) of "
                         f"timesteps, got {guidance_interval!r}")
+    if any(isinstance(value, float) for value in guidance_interval):
+        raise TypeError(f"guidance_interval holds timesteps, integers in [0, {num_timesteps - 1}] such as "
+                        f"(500, {num_timesteps - 1}), not noise levels or fractions; got {tuple(guidance_interval)}")
     low, high = (check_int(f"guidance_interval[{i}]", value, low=0, high=num_timesteps - 1)
                  for i, value in enumerate(guidance_interval))
     if low > high:

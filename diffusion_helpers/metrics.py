@@ -96,6 +96,8 @@ def class_diversity(features, labels):
     if labels.shape != features.shape[:1]:
         raise ValueError(f"labels must have shape ({features.shape[0]},), one a sample, got {tuple(labels.shape)}")
     features, labels = features.detach().cpu().double(), labels.cpu()
+    if not bool(torch.isfinite(features).all()):
+        raise ValueError("features hold NaN or inf values: check the images they come from")
     per_class = []
     for label in labels.unique():
         members = features[labels == label]

@@ -168,11 +168,14 @@ def test_guided_noise_check(capsys):
     ok, out = run(exercises.check_guided_noise, lambda c, n, s: n - s * (c - n), capsys)
     assert not ok and "not the reverse" in out
     ok, out = run(exercises.check_guided_noise, lambda c, n, s: c + s * (c - n), capsys)
-    assert not ok and "start from eps_null" in out
+    assert not ok and "starting from eps_conditional" in out
     ok, out = run(exercises.check_guided_noise, lambda c, n, s: s * c, capsys)
     assert not ok and "mixes both" in out
     ok, out = run(exercises.check_guided_noise, lambda c, n, s: n + s * (c - n) + 1e-3, capsys)
     assert not ok and "differs" in out
+    for wrong in (lambda c, n, s: c + s * (n - c), lambda c, n, s: c + s * c):  # right only where a hint would be
+        ok, out = run(exercises.check_guided_noise, wrong, capsys)
+        assert not ok and "Ho & Salimans" not in out and "differs" in out
 
 
 def test_guidance_choice_check(capsys):
@@ -186,11 +189,29 @@ def test_guidance_choice_check(capsys):
     assert not ok and "below 99%" in out
     ok, out = run(exercises.check_guidance_choice, 2.5, capsys, table)
     assert not ok and "one of the scales" in out
+    ok, out = run(exercises.check_guidance_choice, torch.tensor(2.0), capsys, table)
+    assert ok, "a scale given as a tensor is read as its number"
     ok, out = run(exercises.check_guidance_choice, None, capsys, table)
     assert not ok and "my_scale" in out
     # no scale reaches 99%: the most accurate one is the answer
-    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, {s: dict(r, accuracy=r["accuracy"] * 0.9)
-                                                                   for s, r in table.items()})
+    short = {s: dict(r, accuracy=r["accuracy"] * 0.9) for s, r in table.items()}
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, short)
     assert ok and "no scale" in out
+    ok, out = run(exercises.check_guidance_choice, 1.0, capsys, short)
+    assert not ok and "s = 3 comes closer" in out and "diversity" not in out
     ok, out = run(exercises.check_guidance_choice, 2.0, capsys, {2.0: {"accuracy": 1.0}})
     assert not ok and "asked_labels" in out
+
+
+def test_ddim_step_check_names_two_more_mistakes(capsys):
+    def without_root(x_t, eps, a, a_prev, eta, noise):
+        sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
+        x0_hat = (x_t - math.sqrt(1 - a) * eps) / math.sqrt(a)
+        return math.sqrt(a_prev) * x0_hat + (1 - a_prev - sigma**2) * eps + sigma * noise
+
+    def sigma_without_eta(x_t, eps, a, a_prev, eta, noise):
+        return ddim_update(x_t, eps, a, a_prev, 1.0, noise)
+    ok, out = run(exercises.check_ddim_step, without_root, capsys)
+    assert not ok and "square root of 1 - abar_prev - sigma^2" in out
+    ok, out = run(exercises.check_ddim_step, sigma_without_eta, capsys)
+    assert not ok and "multiply by eta" in out

@@ -190,7 +190,8 @@ def test_every_sampler_takes_a_guidance_interval(sampler):
     ((50, 10), ValueError, "t_low <= t_high"),
     ((0, 100), ValueError, "guidance_interval[1] must be in [0, 99]"),
     ((-1, 50), ValueError, "guidance_interval[0] must be in [0, 99]"),
-    ((0.2, 0.8), TypeError, "guidance_interval[0] must be an integer"),
+    ((0.2, 0.8), TypeError, "not noise levels"),
+    ((500.5, 999), TypeError, "not noise levels"),
 ])
 def test_bad_guidance_intervals_are_refused(interval, error, words):
     s, model = dh.NoiseSchedule("linear", 100), TimeRecorder()

@@ -109,3 +109,5 @@ def test_class_diversity_is_the_mean_within_class_distance():
         dh.class_diversity(features, labels[:, None])
     with pytest.raises(ValueError, match="at least two samples"):
         dh.class_diversity(features[:1], labels[:1])
+    with pytest.raises(ValueError, match="NaN"):
+        dh.class_diversity(torch.full((4, 2), float("nan")), torch.zeros(4, dtype=torch.long))

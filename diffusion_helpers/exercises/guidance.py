@@ -28,25 +28,29 @@ def check_guided_noise(function):
 
     against ``dh.guided_noise`` on a model that returns those two predictions."""
     generator = torch.Generator().manual_seed(6)
+    hint_texts = [
+        "that is Ho & Salimans' formula with w = guidance_scale (the same as starting from eps_conditional); "
+        "ours is w + 1, so that 1 means plain conditional: eps_null + guidance_scale * (eps_conditional - eps_null).",
+        "the direction is eps_conditional - eps_null (towards the class), not the reverse.",
+        "guidance mixes both predictions: eps_null + guidance_scale * (eps_conditional - eps_null)."]
+    hint_holds, first_failure = [True] * len(hint_texts), None
     for scale in (0.0, 1.0, 2.0, 7.5):
         eps_conditional, eps_null = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(2))
         got, error = _call(function, eps_conditional.clone(), eps_null.clone(), scale)
         if error:
             return _report(False, f"at guidance_scale={scale}: {error}")
         model = _TwoAnswerModel(eps_conditional, eps_null)
-        x_t, labels = torch.zeros_like(eps_null), torch.arange(4)
-        expected = guided_noise(model, x_t, 500, y=labels, guidance_scale=scale)
-        difference = eps_conditional - eps_null
-        hints = [((1 + scale) * eps_conditional - scale * eps_null,
-                  "that is Ho & Salimans' formula with w = guidance_scale (the same as starting from "
-                  "eps_conditional); ours is w + 1, so that 1 means plain conditional: start from eps_null, "
-                  "eps_null + guidance_scale * (eps_conditional - eps_null)."),
-                 (eps_null - scale * difference,
-                  "the direction is eps_conditional - eps_null (towards the class), not the reverse."),
-                 (scale * eps_conditional, "guidance mixes both predictions: eps_null + scale * (eps_conditional - eps_null).")]
-        ok, message = compare(got, expected, f"the guided noise at guidance_scale={scale}", index_name="sample", hints=hints)
-        if not ok:
-            return _report(False, message)
+        expected = guided_noise(model, torch.zeros_like(eps_null), 500, y=torch.arange(4), guidance_scale=scale)
+        wrong_answers = [(1 + scale) * eps_conditional - scale * eps_null,
+                         eps_null - scale * (eps_conditional - eps_null), scale * eps_conditional]
+        for index, wrong in enumerate(wrong_answers):  # a hint names a mistake only if it fits at every scale
+            hint_holds[index] &= got.shape == wrong.shape and torch.allclose(got, wrong, rtol=1e-4, atol=1e-7)
+        ok, message = compare(got, expected, f"the guided noise at guidance_scale={scale}", index_name="sample")
+        if not ok and first_failure is None:
+            first_failure = message
+    if first_failure is not None:
+        named = [text for text, holds in zip(hint_texts, hint_holds) if holds]
+        return _report(False, named[0] if named else first_failure)
     return _report(True, "the guided noise: the unconditional prediction plus guidance_scale times the step "
                          "towards the class (0 unconditional, 1 conditional, > 1 beyond it).")
 
@@ -64,22 +68,31 @@ def check_guidance_choice(my_scale, reports, target=0.99):
     if not measured:
         return _report(False, "your table is empty: run the sweep of section 5 first.")
     if my_scale is None:
-        return _report(False, "set my_scale to the scale you read off your curve, e.g. my_scale = 2.0.")
-    if not isinstance(my_scale, (int, float)) or float(my_scale) not in measured:
-        return _report(False, f"choose one of the scales in your table: {sorted(measured)}; got {my_scale!r}.")
+        return _report(False, "set my_scale to the scale you read off your curve (one of the scales in your table).")
+    try:
+        my_scale = float(my_scale)
+    except (TypeError, ValueError):
+        my_scale = None
+    if my_scale not in measured:
+        return _report(False, f"choose one of the scales in your table: {sorted(measured)}.")
     good = {scale: figures for scale, figures in measured.items() if figures[0] >= target}
     if good:
         best = max(good, key=lambda scale: good[scale][1])
     else:
         best = max(measured, key=lambda scale: measured[scale][0])
-    accuracy, diversity = measured[float(my_scale)]
-    if float(my_scale) == best:
-        reached = f"reaches {accuracy:.1%} accuracy" if good else \
-            f"is the most accurate ({accuracy:.1%}; no scale in your table reaches {target:.0%})"
-        return _report(True, f"s = {best:g} {reached} and keeps the most diversity ({diversity:.2f}) of those that do.")
-    if good and accuracy < target:
+    accuracy, diversity = measured[my_scale]
+    best_accuracy, best_diversity = measured[best]
+    if not good:  # no scale reaches the target: the most accurate one is the best there is
+        if my_scale == best:
+            return _report(True, f"no scale in your table reaches {target:.0%}; s = {best:g} comes closest "
+                                 f"({accuracy:.1%}). With more scales or more digits, look again.")
+        return _report(False, f"no scale in your table reaches {target:.0%}, and s = {best:g} comes closer than "
+                              f"s = {my_scale:g} ({best_accuracy:.1%} against {accuracy:.1%}).")
+    if my_scale == best:
+        return _report(True, f"s = {best:g} reaches {accuracy:.1%} accuracy and keeps the most diversity "
+                             f"({diversity:.2f}) of the scales that reach {target:.0%}.")
+    if accuracy < target:
         return _report(False, f"at s = {my_scale:g} your table's accuracy is {accuracy:.1%}, below {target:.0%}: "
                               "look further right on the accuracy curve.")
-    best_accuracy, best_diversity = measured[best]
-    return _report(False, f"s = {best:g} also reaches {best_accuracy:.1%} accuracy and keeps more diversity "
+    return _report(False, f"s = {best:g} also reaches {target:.0%} ({best_accuracy:.1%}) and keeps more diversity "
                           f"({best_diversity:.2f} against {diversity:.2f} at s = {my_scale:g}).")
