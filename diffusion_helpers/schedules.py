@@ -15,6 +15,7 @@ SCHEDULE_NAMES = ("linear", "cosine", "quadratic", "sigmoid")
 # schedule's offset s and cap on beta (Nichol & Dhariwal 2021, sec. 3.2), as in diffusers.
 DDPM_BETA_START, DDPM_BETA_END = 1e-4, 0.02
 COSINE_S, COSINE_MAX_BETA = 0.008, 0.999
+MAX_TIMESTEPS = 100_000  # far beyond any schedule in use (DDPM: 1,000); guards against typos such as 10**9
 
 
 def make_betas(name, num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END, cosine_s=COSINE_S,
@@ -28,9 +29,17 @@ def make_betas(name, num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BE
       f(t) = cos(((t / T) + s) / (1 + s) * pi / 2)^2, and beta_t = min(1 - abar_t / abar_{t-1}, max_beta).
     """
     check_choice("schedule name", name, SCHEDULE_NAMES)
-    T = check_int("num_timesteps", num_timesteps, low=1)
+    T = check_int("num_timesteps", num_timesteps, low=1, high=MAX_TIMESTEPS)
     beta_start = check_number("beta_start", beta_start, low=0.0, high=1.0)
     beta_end = check_number("beta_end", beta_end, low=0.0, high=1.0)
+    if name != "cosine":  # the cosine schedule does not use them
+        for label, value in (("beta_start", beta_start), ("beta_end", beta_end)):
+            if not 0 < value < 1:
+                raise ValueError(f"{label} must lie strictly between 0 and 1 (a variance added at one step), "
+                                 f"got {value}; DDPM uses {DDPM_BETA_START} and {DDPM_BETA_END}")
+        if beta_end < beta_start:
+            raise ValueError(f"beta_end must be at least beta_start (noise grows with t), got beta_start="
+                             f"{beta_start}, beta_end={beta_end}")
     if name == "linear":
         return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
     elif name == "quadratic":
@@ -39,10 +48,9 @@ def make_betas(name, num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BE
         s = torch.linspace(-6, 6, T, dtype=torch.float64)
         return torch.sigmoid(s) * (beta_end - beta_start) + beta_start
     elif name == "cosine":
-        def f(u):  # u = t / T in [0, 1]
-            return math.cos((u + cosine_s) / (1 + cosine_s) * math.pi / 2) ** 2
-        betas = [min(1 - f((i + 1) / T) / f(i / T), max_beta) for i in range(T)]
-        return torch.tensor(betas, dtype=torch.float64)
+        u = torch.arange(T + 1, dtype=torch.float64) / T  # t / T in [0, 1]
+        f = torch.cos((u + cosine_s) / (1 + cosine_s) * math.pi / 2) ** 2
+        return (1 - f[1:] / f[:-1]).clamp(max=max_beta)
     else:
         raise ValueError(f"schedule name must be one of {list(SCHEDULE_NAMES)}, got {name!r}")
 
@@ -77,6 +85,11 @@ class NoiseSchedule:
         self.beta_start, self.beta_end = beta_start, beta_end
         betas = _betas.to(torch.float64)
         alphas_cumprod = torch.cumprod(1 - betas, dim=0)
+        if float(alphas_cumprod[-1]) < 1e-30:  # float32 would round alpha-bar to 0: divisions by 0, NaN samples
+            last = int((alphas_cumprod >= 1e-30).sum())
+            raise ValueError(f"with these betas alpha-bar falls below 1e-30 after {last} of {betas.numel()} steps "
+                             "(all signal is gone long before the end, and float32 rounds it to 0): use fewer "
+                             "timesteps or smaller betas")
         alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=torch.float64), alphas_cumprod[:-1]])
         self.betas = betas.float()
         self.alphas = (1 - betas).float()

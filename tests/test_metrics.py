@@ -111,3 +111,23 @@ def test_class_diversity_is_the_mean_within_class_distance():
         dh.class_diversity(features[:1], labels[:1])
     with pytest.raises(ValueError, match="NaN"):
         dh.class_diversity(torch.full((4, 2), float("nan")), torch.zeros(4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("images, kwargs, error, words", [
+    (3 * torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)), {}, ValueError, "images must be images in [-1, 1]"),
+    (torch.full((4, 1, 28, 28), 255.0), {}, ValueError, "x / 127.5 - 1"),
+    (torch.full((4, 1, 28, 28), float("nan")), {}, ValueError, "NaN"),
+    (torch.zeros(0, 1, 28, 28), {}, ValueError, "holds no images"),
+    (torch.zeros(4, 1, 28, 28) - 1, {"confidence": 90}, ValueError, "confidence must be in [0.0, 1.0]"),
+    (torch.zeros(4, 1, 28, 28) - 1, {"real_images": torch.full((4, 1, 28, 28), 255.0)}, ValueError, "real_images must be"),
+])
+def test_digit_report_refuses_what_cannot_be_digits(images, kwargs, error, words):
+    classifier = dh.DigitClassifier()
+    with pytest.raises(error) as info:
+        dh.digit_report(images, classifier, **kwargs)
+    assert words in str(info.value)
+
+
+def test_digit_report_warns_about_images_in_zero_one():
+    with pytest.warns(UserWarning, match=re.escape("x * 2 - 1")):
+        dh.digit_report(torch.rand(4, 1, 28, 28), dh.DigitClassifier())

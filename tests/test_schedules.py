@@ -165,6 +165,13 @@ def test_to_device_copies_every_tensor():
     (lambda: dh.NoiseSchedule("linear", 10).q_sample(torch.zeros(2, 3), 1, torch.zeros(2, 4)), ValueError, "noise"),
     (lambda: dh.NoiseSchedule("linear", 10).q_step(torch.zeros(2, 3), 10), ValueError, "[0, 9]"),
     (lambda: dh.NoiseSchedule.from_betas(torch.tensor([0.1, 1.5])), ValueError, "betas"),
+    (lambda: dh.NoiseSchedule("linear", 1000, beta_start=0.0), ValueError, "beta_start must lie strictly between 0 and 1"),
+    (lambda: dh.NoiseSchedule("linear", 1000, beta_end=1.0), ValueError, "beta_end must lie strictly between 0 and 1"),
+    (lambda: dh.NoiseSchedule("quadratic", 1000, beta_start=0.02, beta_end=1e-4), ValueError,
+     "beta_end must be at least beta_start"),
+    (lambda: dh.NoiseSchedule("linear", 20000), ValueError, "alpha-bar falls below 1e-30"),
+    (lambda: dh.NoiseSchedule("cosine", 10**9), ValueError, "num_timesteps must be in [1, 100000]"),
+    (lambda: dh.NoiseSchedule.from_betas(torch.full((2000,), 0.5)), ValueError, "alpha-bar falls below 1e-30"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(call, error, words):
     with pytest.raises(error, match=None) as info:
