@@ -1,5 +1,6 @@
 """Checks of arguments at the package's edge: each raises a clear error naming the argument."""
 import numbers
+import warnings
 
 import torch
 
@@ -107,3 +108,21 @@ def check_labels(y, batch_size, num_classes, name="y"):
         raise ValueError(f"{name} must hold {allowed}, or dh.NULL_LABEL ({NULL_LABEL}) for \"no class\"; "
                          f"got values from {int(labelled.min())} to {int(labelled.max())}")
     return y.long()
+
+
+def check_image_range(name, images, slack=0.5):
+    """Refuse what cannot be images in [-1, 1]: an empty batch, NaN or inf, values beyond
+    [-1 - slack, 1 + slack] (e.g. [0, 255] images, or unclipped samples that blew up); warn when
+    every value is >= 0 (images in [0, 1], whose black is 0 instead of -1)."""
+    if images.shape[0] == 0:
+        raise ValueError(f"{name} holds no images (shape {tuple(images.shape)}): give at least one")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(f"{name} hold NaN or inf values: check the sampler or the model that made them")
+    low, high = images.min().item(), images.max().item()
+    if low < -1 - slack or high > 1 + slack:
+        raise ValueError(f"{name} must be images in [-1, 1], the series' range, got values from {low:.3g} to "
+                         f"{high:.3g}: convert [0, 255] images with x / 127.5 - 1, and sample with clip_x0=True "
+                         "(the default for images)")
+    if low >= 0:
+        warnings.warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] "
+                      "(black is -1): convert them with x * 2 - 1", stacklevel=3)

@@ -1,9 +1,7 @@
 """Distances between point clouds, to put a number on "do the samples look like the data?"."""
-import warnings
-
 import torch
 
-from ._checks import check_float_tensor, check_int, check_number
+from ._checks import check_float_tensor, check_image_range, check_int, check_number
 
 
 def sliced_wasserstein(a, b, num_projections=256, seed=0):
@@ -71,24 +69,6 @@ def frechet_distance(features_a, features_b):
     root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
     return ((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross).item()
-
-
-def check_image_range(name, images, slack=0.5):
-    """Refuse what cannot be images in [-1, 1]: an empty batch, NaN or inf, values beyond
-    [-1 - slack, 1 + slack] (e.g. [0, 255] images, or unclipped samples that blew up); warn when
-    every value is >= 0 (images in [0, 1], whose black is 0 instead of -1)."""
-    if images.shape[0] == 0:
-        raise ValueError(f"{name} holds no images (shape {tuple(images.shape)}): give at least one")
-    if not bool(torch.isfinite(images).all()):
-        raise ValueError(f"{name} hold NaN or inf values: check the sampler or the model that made them")
-    low, high = images.min().item(), images.max().item()
-    if low < -1 - slack or high > 1 + slack:
-        raise ValueError(f"{name} must be images in [-1, 1], the series' range, got values from {low:.3g} to "
-                         f"{high:.3g}: convert [0, 255] images with x / 127.5 - 1, and sample with clip_x0=True "
-                         "(the default for images)")
-    if low >= 0:
-        warnings.warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] "
-                      "(black is -1): convert them with x * 2 - 1", stacklevel=3)
 
 
 def check_asked_labels(asked_labels, batch, num_classes=10):

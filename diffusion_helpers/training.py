@@ -8,12 +8,14 @@
 import copy
 import math
 import time
-from dataclasses import dataclass, field, replace
+import warnings
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import NULL_LABEL, check_choice, check_float_tensor, check_int, check_labels, check_number, check_timesteps
+from ._checks import (NULL_LABEL, check_choice, check_float_tensor, check_image_range, check_int, check_labels,
+                      check_number, check_timesteps)
 from .guidance import check_prediction_shape, model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
@@ -49,6 +51,10 @@ class TrainConfig:
             check_number("minutes", self.minutes, low=0.0)
         check_int("batch_size", self.batch_size, low=1)
         check_number("lr", self.lr, low=0.0)
+        if self.lr == 0:  # may be meant (a check that training leaves the weights alone), so only a warning
+            warnings.warn("lr = 0: the weights will not change and nothing is learned; try lr=1e-3", stacklevel=3)
+        if self.grad_clip is not None and not (isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0):
+            raise ValueError(f"grad_clip must be None (no clipping) or a number > 0 such as 1.0, got {self.grad_clip!r}")
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_int("warmup_steps", self.warmup_steps, low=0)
         check_choice("loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
@@ -127,6 +133,12 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
 
 def _check_data(data, labels, model):
     check_float_tensor("data", data, min_dim=2)
+    if data.shape[0] == 0:
+        raise ValueError(f"data holds no samples (shape {tuple(data.shape)})")
+    if not bool(torch.isfinite(data).all()):
+        raise ValueError("data hold NaN or inf values: every training sample must be finite")
+    if getattr(model, "data_range", None) == (-1, 1):  # an image model: the series' range
+        check_image_range("data", data)
     if labels is None:
         return
     if not isinstance(labels, torch.Tensor):
@@ -192,6 +204,13 @@ def train_steps(model, schedule, data, labels=None, config=None, **options):
     ``config.seed``: the global random state is left alone.
         config: a TrainConfig; ``options`` override its fields (e.g. steps=500).
     """
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a dh.TrainConfig, e.g. dh.TrainConfig(steps=500), got "
+                        f"{type(config).__name__}; or leave it out and give options as keywords: steps=500")
+    unknown = sorted(set(options) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise TypeError(f"unknown training option(s) {unknown}: the options are "
+                        f"{[f.name for f in fields(TrainConfig)]}")
     config = replace(config or TrainConfig(), **options)
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
@@ -228,6 +247,13 @@ def _train_generator(model, schedule, data, labels, config):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
             loss = (weight_by_timestep[t] * per_sample).mean()
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):  # stop before the step spreads NaN into every weight
+                raise FloatingPointError(
+                    f"the training loss became {loss_value} at step {step}; likely causes: a learning rate too "
+                    f"high for this model (lr = {lr:.3g}; try 1e-3 or lower, or grad_clip=1.0), data with "
+                    "extreme values, or a model whose output is not finite. The weights are those of step "
+                    f"{step - 1}.")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
@@ -235,7 +261,6 @@ def _train_generator(model, schedule, data, labels, config):
             optimizer.step()
             if ema_model is not None:  # warm-up so that short runs still get a useful EMA
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
-            loss_value = loss.item()
             losses.append(loss_value)
             bar.update(1)
             if step % 10 == 0 or step == 1:

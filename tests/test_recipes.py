@@ -25,8 +25,9 @@ def test_a_run_continues_from_a_checkpoint_and_adds_up_its_budget(tmp_path, monk
                               num_mid_blocks=2)
     # lr = 0: the weights cannot move, so the continued (and grown) checkpoint must hold exactly the
     # first one's weights, beside two extra middle blocks
-    second = recipes.reproduce("mnist", minutes=None, steps=3, out_dir=str(tmp_path / "b"), report_every=3,
-                               init=first, lr=0.0, lr_schedule="cosine", num_mid_blocks=4)
+    with pytest.warns(UserWarning, match="nothing is learned"):
+        second = recipes.reproduce("mnist", minutes=None, steps=3, out_dir=str(tmp_path / "b"), report_every=3,
+                                   init=first, lr=0.0, lr_schedule="cosine", num_mid_blocks=4)
     (model_a, _, _), (model_b, _, metadata) = dh.load_checkpoint(first), dh.load_checkpoint(second)
     weights_a, weights_b = model_a.state_dict(), model_b.state_dict()
     assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)

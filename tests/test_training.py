@@ -1,5 +1,6 @@
 """The one training loop: it learns, it is reproducible, and it handles labels, EMA and budgets."""
 import math
+import re
 
 import pytest
 import torch
@@ -135,6 +136,11 @@ def test_min_snr_with_a_gamma_above_every_snr_is_the_plain_loss():
     (dict(lr_schedule="step"), ValueError, "constant"),
     (dict(warmup_steps=-1), ValueError, "warmup_steps"),
     (dict(loss_weighting="p2"), ValueError, "min_snr"),
+    (dict(lr=-1e-3), ValueError, "lr must be in [0.0"),
+    (dict(grad_clip=0), ValueError, "grad_clip must be None"),
+    (dict(grad_clip=-1.0), ValueError, "grad_clip must be None"),
+    (dict(epochs=3), TypeError, "unknown training option(s) ['epochs']"),
+    (dict(config={"steps": 10}), TypeError, "config must be a dh.TrainConfig"),
 ])
 def test_bad_training_options_are_refused(kwargs, error, words):
     with pytest.raises(error) as info:
@@ -196,3 +202,46 @@ def test_training_leaves_the_global_random_state_alone():
         for p, w in zip(again.parameters(), copy_weights):
             p.copy_(w)
     assert dh.train(again, s, points, steps=20, seed=3, progress=False).losses == first
+
+
+@pytest.mark.parametrize("data, error, words", [
+    (torch.full((8, 1, 28, 28), 255.0), ValueError, "data must be images in [-1, 1]"),
+    (torch.full((8, 1, 28, 28), float("nan")), ValueError, "data hold NaN"),
+    (torch.zeros(0, 1, 28, 28), ValueError, "data holds no samples"),
+])
+def test_bad_training_data_is_refused(data, error, words):
+    with pytest.raises(error) as info:
+        dh.train(dh.UNet(base_channels=8), dh.NoiseSchedule("linear", 10), data, steps=1, progress=False)
+    assert words in str(info.value)
+
+
+def test_images_in_zero_one_get_a_warning():
+    with pytest.warns(UserWarning, match=re.escape("x * 2 - 1")):
+        dh.train(dh.UNet(base_channels=8), dh.NoiseSchedule("linear", 10), torch.rand(8, 1, 28, 28), steps=1,
+                 batch_size=2, progress=False)
+
+
+class ExplodesAtStepThree(torch.nn.Module):
+    """A 'model' whose output becomes infinite at its third call: training must stop there."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight, self.calls = torch.nn.Parameter(torch.ones(1)), 0
+
+    def forward(self, x, t, y=None):
+        self.calls += 1
+        return x * self.weight * (float("inf") if self.calls == 3 else 1.0)
+
+
+def test_a_non_finite_loss_stops_training_at_its_step():
+    model = ExplodesAtStepThree()
+    with pytest.raises(FloatingPointError) as info:
+        dh.train(model, dh.NoiseSchedule("linear", 10), torch.randn(16, 2), steps=10, batch_size=4, ema_decay=0.0,
+                 progress=False)
+    assert "at step 3" in str(info.value) and "lr = " in str(info.value)
+    assert torch.isfinite(model.weight).all(), "the weights are those of the step before"
+
+
+def test_lr_zero_warns_that_nothing_is_learned():
+    with pytest.warns(UserWarning, match="nothing is learned"):
+        dh.TrainConfig(lr=0.0)
