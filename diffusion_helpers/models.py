@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_timesteps
+from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_number, check_timesteps
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -169,12 +169,16 @@ class UNet(nn.Module):
                  num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2):
         super().__init__()
         channel_mults = tuple(check_int("channel_mults entries", m, low=1) for m in channel_mults)
+        if check_int("base_channels", base_channels, low=8) % 2:
+            raise ValueError(f"base_channels must be even (the time embedding pairs sines and cosines), got {base_channels}")
+        if not isinstance(attention, bool):  # bool("False") is True: a string would silently mean "on"
+            raise TypeError(f"attention must be True or False, got {attention!r}")
         self.config = dict(in_channels=check_int("in_channels", in_channels, low=1),
                            base_channels=check_int("base_channels", base_channels, low=8),
                            channel_mults=list(channel_mults),
                            num_res_blocks=check_int("num_res_blocks", num_res_blocks, low=1),
                            num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
-                           attention=bool(attention), dropout=float(dropout),
+                           attention=attention, dropout=check_number("dropout", dropout, low=0.0, high=0.9),
                            patch_size=check_int("patch_size", patch_size, low=1, high=4),
                            num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2))
         self.num_classes = self.config["num_classes"]

@@ -88,6 +88,9 @@ def test_build_model_rebuilds_from_config():
     (lambda: dh.MLPDenoiser(num_classes=0), ValueError, "num_classes"),
     (lambda: dh.SinusoidalTimeEmbedding(7), ValueError, "even"),
     (lambda: dh.UNet(num_mid_blocks=1), ValueError, "num_mid_blocks"),
+    (lambda: dh.UNet(base_channels=9), ValueError, "base_channels must be even"),
+    (lambda: dh.UNet(attention="False"), TypeError, "attention must be True or False"),
+    (lambda: dh.UNet(dropout=1.5), ValueError, "dropout must be in [0.0, 0.9]"),
 ])
 def test_bad_model_input_is_refused(call, error, words):
     with pytest.raises(error) as info:
