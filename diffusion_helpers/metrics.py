@@ -60,6 +60,12 @@ def frechet_distance(features_a, features_b):
     """
     check_float_tensor("features_a", features_a, min_dim=2)
     check_float_tensor("features_b", features_b, min_dim=2)
+    for name, features in (("features_a", features_a), ("features_b", features_b)):
+        if features.shape[0] < 2:
+            raise ValueError(f"{name} has {features.shape[0]} sample(s): a covariance needs at least 2, and a "
+                             "Frechet distance worth reading a few hundred")
+        if not bool(torch.isfinite(features).all()):
+            raise ValueError(f"{name} hold NaN or inf values")
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"features must have the same width F, got {features_a.shape[1]} and {features_b.shape[1]}")
     a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()

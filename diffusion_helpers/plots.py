@@ -6,6 +6,7 @@ Every function returns the matplotlib Figure (notebooks show it; tests save it).
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
 import numpy as np
+import torch
 
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
 from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
@@ -29,6 +30,13 @@ def _draw_image(ax, image, title=None):
 
 def show_images(images, nrow=8, title=None, titles=None, size=1.4):
     """A grid of images (B, C, H, W) in [-1, 1], ``nrow`` a row, with optional per-image titles."""
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        hint = ": channels last? use images.permute(0, 3, 1, 2)" if getattr(images, "ndim", 0) == 4 and \
+            images.shape[-1] in (1, 3) else ""
+        raise ValueError(f"images must be a tensor (B, C, H, W) with C = 1 or 3, got {shape}{hint}")
+    if images.shape[0] == 0:
+        raise ValueError(f"images holds no images (shape {tuple(images.shape)}): nothing to show")
     images = images.detach().cpu()
     count = images.shape[0]
     ncol = min(nrow, count)

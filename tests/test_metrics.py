@@ -131,3 +131,14 @@ def test_digit_report_refuses_what_cannot_be_digits(images, kwargs, error, words
 def test_digit_report_warns_about_images_in_zero_one():
     with pytest.warns(UserWarning, match=re.escape("x * 2 - 1")):
         dh.digit_report(torch.rand(4, 1, 28, 28), dh.DigitClassifier())
+
+
+@pytest.mark.parametrize("a, b, words", [
+    (torch.randn(1, 8), torch.randn(5, 8), "features_a has 1 sample(s)"),
+    (torch.randn(5, 8), torch.zeros(0, 8), "features_b has 0 sample(s)"),
+    (torch.full((5, 8), float("nan")), torch.randn(5, 8), "features_a hold NaN"),
+])
+def test_frechet_distance_needs_finite_clouds_of_two_or_more(a, b, words):
+    with pytest.raises(ValueError) as info:
+        dh.frechet_distance(a, b)
+    assert words in str(info.value)

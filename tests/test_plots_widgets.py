@@ -4,6 +4,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import ipywidgets  # noqa: E402
+import pytest  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
@@ -100,3 +101,14 @@ def test_live_figure_displays_once_then_updates(monkeypatch):
     result = dh.train(dh.MLPDenoiser(hidden_dim=8), dh.NoiseSchedule("linear", 20), torch.randn(50, 2),
                       steps=25, callback=live, callback_every=10, progress=False)
     assert len(shown) == 1 and len(updated) == 2 and len(result.losses) == 25
+
+
+@pytest.mark.parametrize("images, words", [
+    (torch.zeros(0, 1, 28, 28), "holds no images"),
+    (torch.zeros(4, 28, 28, 1), "channels last? use images.permute(0, 3, 1, 2)"),
+    (torch.zeros(28, 28), "(B, C, H, W) with C = 1 or 3"),
+])
+def test_show_images_refuses_what_it_cannot_draw(images, words):
+    with pytest.raises(ValueError) as info:
+        plots.show_images(images)
+    assert words in str(info.value)
