@@ -1,9 +1,13 @@
 """The exercise checks accept the right answer and name the usual mistakes precisely."""
 import functools
 import math
+import sys
+import time
 
+import pytest
 import torch
 
+import diffusion_helpers as dh
 from diffusion_helpers import exercises
 
 
@@ -215,3 +219,85 @@ def test_ddim_step_check_names_two_more_mistakes(capsys):
     assert not ok and "square root of 1 - abar_prev - sigma^2" in out
     ok, out = run(exercises.check_ddim_step, sigma_without_eta, capsys)
     assert not ok and "multiply by eta" in out
+
+
+def right_q_sample(x0, t, noise, abar):
+    a = abar[t].reshape(-1, 1, 1, 1)
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def mutates_x0(x0, t, noise, abar):
+    a = abar[t].reshape(-1, 1, 1, 1)
+    return x0.mul_(a.sqrt()).add_((1 - a).sqrt() * noise)  # right values, but the caller's x0 is changed
+
+
+def calls_the_package(x0, t, noise, abar):
+    betas = 1 - abar / torch.cat([abar.new_ones(1), abar[:-1]])
+    return dh.NoiseSchedule.from_betas(betas).q_sample(x0, t, noise)[0]
+
+
+COSINE = dh.NoiseSchedule("cosine", 1000)
+
+
+def loops_forever(*args):
+    while True:
+        pass
+
+
+def loops_forever_catching_everything(*args):
+    while True:
+        try:
+            pass
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("check, answer, words", [
+    (exercises.check_q_sample, mutates_x0, "your function changed its input `x0` in place"),
+    (exercises.check_q_sample, calls_the_package, "your function calls the package's own"),
+    (exercises.check_exponential_schedule, exercises.exponential_betas_reference,
+     "that is the package's own exponential_betas_reference"),
+    (exercises.check_ddim_step, lambda x_t, eps_hat, a, a_prev, eta, noise: dh.ddim_step(
+        COSINE, x_t, 500, 300, eps_hat, eta=eta, noise=noise)[0],
+     "calls the package's own ddim_step (diffusion_helpers.sampling)"),
+    (exercises.check_q_sample, lambda x0, t, noise, abar: x0 * float("nan"),
+     "returned NaN or inf at 256 of 256 places (first at index (0, 0, 0, 0))"),
+    (exercises.check_q_sample, lambda x0, t, noise, abar: right_q_sample(x0, t, noise, abar).to("meta"), "'meta' device"),
+    (exercises.check_q_sample, lambda x0, t, noise, abar: right_q_sample(x0, t, noise, abar).long(),
+     "returned dtype torch.int64"),
+    (exercises.check_q_sample, loops_forever, "was stopped: an endless loop?"),
+    (exercises.check_q_sample, loops_forever_catching_everything, "was stopped: an endless loop?"),
+    (exercises.check_q_sample, lambda *args: sys.exit(1), "your function raised SystemExit"),
+    (exercises.check_q_sample, torch.zeros(4, 1, 8, 8), "pass your function itself"),
+    (exercises.check_guided_noise, lambda conditional, null, scale: dh.guided_noise(
+        lambda x, t: conditional, conditional, 0), "calls the package's own guided_noise"),
+    (exercises.check_q_sample, calls_the_package, "calls the package's own NoiseSchedule.from_betas"),
+])
+def test_checks_refuse_answers_that_cheat_break_or_hang(check, answer, words, capsys, monkeypatch):
+    """None of these may be called correct, and none may crash or hang the check."""
+    monkeypatch.setattr(exercises._core, "TIME_LIMIT_SECONDS", 1.0)
+    start = time.monotonic()
+    ok, out = run(check, answer, capsys)
+    assert ok is False and words in out, out
+    assert time.monotonic() - start < 10
+
+
+def test_the_watch_is_lifted_after_the_check(capsys):
+    """The check restores whatever trace function ran before (a debugger's, coverage's)."""
+    def tracer(frame, event, arg):
+        return None
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        run(exercises.check_q_sample, right_q_sample, capsys)
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(before)
+
+
+def test_a_right_answer_on_another_device_or_in_float32_is_correct(capsys):
+    ok, out = run(exercises.check_q_sample, lambda *args: right_q_sample(*args).float(), capsys)
+    assert ok, out
+    if torch.cuda.is_available():
+        ok, out = run(exercises.check_q_sample, lambda *args: right_q_sample(*args).cuda(), capsys)
+        assert ok, out
