@@ -4,7 +4,8 @@
 
 Each row is one plausible mistake (the wrong range, dtype, shape, device, NaN, an empty batch, a
 misused return value, an exercise answer that cheats ...). The answer should be a clear error or
-warning naming the argument; a row that prints "NO ERROR" or "HANG" is a silent wrong result.
+warning naming the argument (or, for an exercise check, "Not yet" with the reason); a row that
+prints "NO ERROR" without a warning above it, or "HANG", is a silent wrong result.
 It runs on the CPU in about a minute (it loads the shipped weights once).
 """
 import os
@@ -31,7 +32,10 @@ def attempt(label, thunk):
         warnings.simplefilter("always")
         try:
             result = thunk()
-            answer = "NO ERROR" + ("" if result is None else f": {summary(result)}")
+            if isinstance(result, str):  # an exercise check's verdict, or a finding in words
+                answer = f"answer: {result}"
+            else:
+                answer = "NO ERROR" + ("" if result is None else f": {summary(result)}")
         except TimeoutError as error:
             answer = "HANG" if str(error) == "HANG" else f"TimeoutError: {error}"
         except BaseException as error:  # noqa: B036 - SystemExit too: we want to see everything
@@ -59,7 +63,7 @@ def run_quietly(function):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         ok = function()
-    return f"{ok} / {out.getvalue().strip()}"
+    return f"check returned {ok}, printed: {out.getvalue().strip()}"
 
 
 def main():

@@ -53,6 +53,19 @@ def check_float_tensor(name, x, min_dim=1, last_dims=None):
     return x
 
 
+def check_data(name, x, images=None):
+    """Return ``x`` if it is a floating-point tensor of finite values. Images must also lie in
+    [-1, 1] (``check_image_range``); images=None means any 4-D tensor (B, C, H, W) is one, and
+    points (B, D) may take any finite value."""
+    check_float_tensor(name, x)
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or inf values at {int((~torch.isfinite(x)).sum())} of {x.numel()} "
+                         "places: every value must be finite")
+    if (x.dim() == 4 if images is None else images) and x.shape[0]:
+        check_image_range(name, x)
+    return x
+
+
 def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     """Return ``t`` as a LongTensor of shape (B,) with values in [0, num_timesteps).
 
@@ -79,6 +92,32 @@ def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
             f"got values from {int(t.min())} to {int(t.max())}"
         )
     return t.long() if device is None else t.long().to(device)
+
+
+def check_model(name, model):
+    """Refuse what is not a model: above all the (model, schedule) pair that ``dh.load_pretrained``
+    returns, passed whole, and anything that cannot be called."""
+    if isinstance(model, tuple):
+        raise TypeError(f"{name} is a tuple of {len(model)} items, not a model: dh.load_pretrained returns "
+                        f"(model, schedule); unpack it: model, schedule = dh.load_pretrained(...)")
+    if not callable(model):
+        raise TypeError(f"{name} must be a model (a callable such as dh.UNet), got {type(model).__name__}")
+    return model
+
+
+def check_input_matches(module, x, name="x", device=True):
+    """Refuse an input x that the module's weights cannot meet: another floating-point dtype (e.g.
+    float64 against float32 weights) or, with ``device``, another device."""
+    parameter = next(module.parameters(), None) if isinstance(module, torch.nn.Module) else None
+    if parameter is None:
+        return x
+    if device and parameter.device != x.device:
+        raise ValueError(f"{name} is on {x.device} but the model is on {parameter.device}: move one, "
+                         f"e.g. {name}.to(device)")
+    if parameter.is_floating_point() and x.is_floating_point() and x.dtype != parameter.dtype:
+        raise TypeError(f"{name} is {x.dtype} but the model's weights are {parameter.dtype}: convert it, "
+                        f"e.g. {name}.float() for float32")
+    return x
 
 
 NULL_LABEL = -1  # the label that means "no class" (classifier-free guidance), inside a label tensor
@@ -113,7 +152,7 @@ def check_labels(y, batch_size, num_classes, name="y"):
 def check_image_range(name, images, slack=0.5):
     """Refuse what cannot be images in [-1, 1]: an empty batch, NaN or inf, values beyond
     [-1 - slack, 1 + slack] (e.g. [0, 255] images, or unclipped samples that blew up); warn when
-    every value is >= 0 (images in [0, 1], whose black is 0 instead of -1)."""
+    every value is >= 0 and not all equal (images in [0, 1], whose black is 0 instead of -1)."""
     if images.shape[0] == 0:
         raise ValueError(f"{name} holds no images (shape {tuple(images.shape)}): give at least one")
     if not bool(torch.isfinite(images).all()):
@@ -123,6 +162,7 @@ def check_image_range(name, images, slack=0.5):
         raise ValueError(f"{name} must be images in [-1, 1], the series' range, got values from {low:.3g} to "
                          f"{high:.3g}: convert [0, 255] images with x / 127.5 - 1, and sample with clip_x0=True "
                          "(the default for images)")
-    if low >= 0:
+    if 0 <= low < high:
         warnings.warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] "
                       "(black is -1): convert them with x * 2 - 1", stacklevel=3)
+    return images

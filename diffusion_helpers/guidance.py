@@ -14,7 +14,8 @@ plain conditionally (scale 1, one model call) elsewhere.
 """
 import torch
 
-from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_number, check_timesteps
+from ._checks import (NULL_LABEL, check_float_tensor, check_input_matches, check_int, check_labels, check_model,
+                      check_number, check_timesteps)
 
 
 def model_num_classes(model):
@@ -110,7 +111,8 @@ def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
             scales in one batch).
     Returns eps (B, ...), shaped like x_t.
     """
-    check_float_tensor("x_t", x_t)
+    check_model("model", model)
+    check_input_matches(model, check_float_tensor("x_t", x_t), "x_t")
     t = check_timesteps(t, x_t.shape[0], None, device=x_t.device)
     y, scale = check_guidance(model, x_t, y, guidance_scale)
     return guided_noise_checked(model, x_t, t, y, scale)

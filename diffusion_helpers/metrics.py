@@ -1,7 +1,9 @@
 """Distances between point clouds, to put a number on "do the samples look like the data?"."""
+import warnings
+
 import torch
 
-from ._checks import check_float_tensor, check_image_range, check_int, check_number
+from ._checks import check_float_tensor, check_image_range, check_int, check_model, check_number
 
 
 def sliced_wasserstein(a, b, num_projections=256, seed=0):
@@ -68,6 +70,11 @@ def frechet_distance(features_a, features_b):
             raise ValueError(f"{name} hold NaN or inf values")
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"features must have the same width F, got {features_a.shape[1]} and {features_b.shape[1]}")
+    fewest, width = min(features_a.shape[0], features_b.shape[0]), features_a.shape[1]
+    if fewest <= width:  # a covariance of F features from N <= F samples has rank < F
+        warnings.warn(f"a Frechet distance of {width} features from {fewest} samples: the covariance needs more "
+                      f"samples than features ({width + 1} at least, a few hundred to be worth reading), "
+                      "so this number is mostly sampling noise", stacklevel=2)
     a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
     mean_a, mean_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))
@@ -119,7 +126,9 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
     """What the digit classifier makes of generated digits (B, 1, 28, 28) in [-1, 1].
 
     Returns a dict:
-        confident: share of samples whose top class has probability >= ``confidence``;
+        confident: share of samples whose top class has probability >= ``confidence`` (a blank
+            image, one shade all over, never counts as confident, whatever the classifier says);
+        blank: share of blank images (their darkest and brightest pixel within 0.1 of each other);
         histogram: the share of samples given to each class (the top class of each sample);
         entropy: entropy of that histogram in nats (ln 10 = 2.30 when all ten are even);
         accuracy: share classified as ``asked_labels`` (B,), if given (conditional samples);
@@ -134,24 +143,34 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
         check_image_range("real_images", real_images)
     if asked_labels is not None:
         check_asked_labels(asked_labels, len(images))
-    device = next(classifier.parameters()).device
+    check_model("classifier", classifier)
+    if not hasattr(classifier, "features") or not hasattr(classifier, "head"):
+        raise TypeError(f"classifier must be a dh.DigitClassifier (with .features and .head), e.g. "
+                        f"dh.load_pretrained('digit-classifier')[0], got {type(classifier).__name__}")
+    weights = next(classifier.parameters())
+    device = weights.device
     features, probabilities = [], []
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size].to(device)
+        batch = images[start:start + batch_size].to(device, weights.dtype)  # float64 images are fine to judge
         hidden = classifier.features(batch)
         features.append(hidden.cpu())
         probabilities.append(classifier.head(hidden).softmax(-1).cpu())
     features, probabilities = torch.cat(features), torch.cat(probabilities)
     top_probability, top_class = probabilities.max(-1)
+    blank = (images.flatten(1).amax(1) - images.flatten(1).amin(1)).cpu() < 0.1
+    if bool(blank.any()):
+        warnings.warn(f"{int(blank.sum())} of {len(images)} images are blank (one shade all over): they count as "
+                      "not confident, though the classifier names a digit for them", stacklevel=3)
     histogram = torch.bincount(top_class, minlength=probabilities.shape[1]).double() / len(images)
-    report = {"confident": (top_probability >= confidence).double().mean().item(),
+    report = {"confident": ((top_probability >= confidence) & ~blank).double().mean().item(),
+              "blank": blank.double().mean().item(),
               "histogram": histogram.tolist(),
               "entropy": 0.0 - (histogram[histogram > 0] * histogram[histogram > 0].log()).sum().item()}  # 0.0 - : no -0.0
     if asked_labels is not None:
         report["accuracy"] = (top_class == asked_labels.cpu()).double().mean().item()
         report["diversity"] = class_diversity(features, asked_labels)
     if real_images is not None:
-        real_features = torch.cat([classifier.features(real_images[s:s + batch_size].to(device)).cpu()
+        real_features = torch.cat([classifier.features(real_images[s:s + batch_size].to(device, weights.dtype)).cpu()
                                    for s in range(0, len(real_images), batch_size)])
         report["frechet"] = frechet_distance(features, real_features)
     return report

@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import NULL_LABEL, check_float_tensor, check_int, check_labels, check_number, check_timesteps
+from ._checks import (NULL_LABEL, check_float_tensor, check_input_matches, check_int, check_labels, check_number,
+                      check_timesteps)
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -90,7 +91,7 @@ class MLPDenoiser(nn.Module):
         self.output = nn.Sequential(nn.SiLU(), nn.Linear(hidden_dim, data_dim))
 
     def forward(self, x, t, y=None):
-        check_float_tensor("x", x, min_dim=2, last_dims=(self.config["data_dim"],))
+        check_input_matches(self, check_float_tensor("x", x, min_dim=2, last_dims=(self.config["data_dim"],)))
         emb = self.conditioning(x, t, y)
         h = self.input(x)
         for block in self.blocks:
@@ -224,7 +225,7 @@ class UNet(nn.Module):
         self.to(memory_format=torch.channels_last)  # measured: convolutions run faster in this layout
 
     def forward(self, x, t, y=None):
-        check_float_tensor("x", x, min_dim=4)
+        check_input_matches(self, check_float_tensor("x", x, min_dim=4))
         if x.dim() != 4 or x.shape[1] != self.config["in_channels"]:
             raise ValueError(f"x must have shape (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
         patch = self.config["patch_size"]
@@ -276,7 +277,7 @@ class DigitClassifier(nn.Module):
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x):
-        check_float_tensor("x", x, min_dim=4, last_dims=(1, 28, 28))
+        check_input_matches(self, check_float_tensor("x", x, min_dim=4, last_dims=(1, 28, 28)))
         return self.body(x)
 
     def forward(self, x):

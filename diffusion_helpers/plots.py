@@ -8,6 +8,7 @@ from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
 
+from ._checks import check_image_range
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
 from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
 
@@ -18,6 +19,12 @@ def to_numpy_image(image):
     """One image (C, H, W) in [-1, 1] -> a NumPy array (H, W) or (H, W, 3) in [0, 1]."""
     image = ((image.detach().float().cpu().clamp(-1, 1) + 1) / 2).numpy()
     return image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+
+
+def check_shown(name, images):
+    """Images to draw: NaN and [0, 255] are refused, [0, 1] warned about (``check_image_range``);
+    noisy x_t (values up to about +-6) are fine, as the drawing clamps them to [-1, 1]."""
+    return check_image_range(name, images, slack=9.0)
 
 
 def _draw_image(ax, image, title=None):
@@ -35,8 +42,7 @@ def show_images(images, nrow=8, title=None, titles=None, size=1.4):
         hint = ": channels last? use images.permute(0, 3, 1, 2)" if getattr(images, "ndim", 0) == 4 and \
             images.shape[-1] in (1, 3) else ""
         raise ValueError(f"images must be a tensor (B, C, H, W) with C = 1 or 3, got {shape}{hint}")
-    if images.shape[0] == 0:
-        raise ValueError(f"images holds no images (shape {tuple(images.shape)}): nothing to show")
+    check_shown("images", images)
     images = images.detach().cpu()
     count = images.shape[0]
     ncol = min(nrow, count)
@@ -57,6 +63,8 @@ def show_images(images, nrow=8, title=None, titles=None, size=1.4):
 def show_image_grid(rows, column_titles=None, title=None, size=1.6):
     """Rows of images: ``rows`` maps a row label to a tensor (K, C, H, W); every row has K images."""
     labels = list(rows)
+    for label in labels:
+        check_shown(f"rows[{label!r}]", rows[label])
     ncol = rows[labels[0]].shape[0]
     fig, axes = plt.subplots(len(labels), ncol, figsize=(size * ncol + 1, size * len(labels) + 0.6), squeeze=False)
     for r, label in enumerate(labels):
@@ -132,7 +140,7 @@ def plot_losses(losses, smooth=50, title="Training loss", reference=None):
 def plot_training_dashboard(losses, samples, title="Training", smooth=50, reference=None, nrow=8):
     """What a training run looks like so far: the loss curve (left, as ``plot_losses``) beside a
     grid of preview samples (B, C, H, W) in [-1, 1] drawn from fixed noise (right)."""
-    samples = samples.detach().cpu()
+    samples = check_shown("samples", samples).detach().cpu()
     ncol = min(nrow, len(samples))
     nrows = -(-len(samples) // ncol)
     fig = plt.figure(figsize=(14, 4.2))

@@ -12,6 +12,7 @@ import torch
 
 from . import __version__
 from .models import build_model
+from .runtime import pick_device
 from .schedules import NoiseSchedule
 
 FORMAT = "diffusion_helpers-checkpoint-1"
@@ -73,7 +74,7 @@ def load_checkpoint(path, device="cpu"):
     Raises FileNotFoundError if ``path`` does not exist and ValueError if the file is not a
     checkpoint, is truncated, or its digest does not match (corrupted).
     """
-    path = os.fspath(path)
+    path, device = os.fspath(path), pick_device(device)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
@@ -86,9 +87,21 @@ def load_checkpoint(path, device="cpu"):
     metadata, state_dict = payload["metadata"], payload["state_dict"]
     if _digest(metadata, state_dict) != payload["sha256"]:
         raise ValueError(f"checkpoint {path} is corrupted: its SHA-256 digest does not match its contents")
-    model = build_model(metadata["model_class"], metadata["model_config"])
+    try:
+        model = build_model(metadata["model_class"], metadata["model_config"])
+        schedule = None if metadata["schedule"] is None else NoiseSchedule.from_config(metadata["schedule"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"checkpoint {path} describes a model or schedule that cannot be built: "
+                         f"{type(error).__name__}: {error}") from None
+    missing, unexpected = model.state_dict().keys() - state_dict.keys(), state_dict.keys() - model.state_dict().keys()
+    wrong_shapes = [f"{key} {tuple(state_dict[key].shape)} (the model has {tuple(value.shape)})"
+                    for key, value in model.state_dict().items() if key in state_dict and state_dict[key].shape != value.shape]
+    if missing or unexpected or wrong_shapes:
+        raise ValueError(f"checkpoint {path} does not fit its {metadata['model_class']}: "
+                         + "; ".join(f"{what}: {', '.join(sorted(keys)[:5])}{' ...' if len(keys) > 5 else ''}"
+                                     for what, keys in (("missing weights", missing), ("unexpected weights", unexpected),
+                                                        ("wrong shapes", wrong_shapes)) if keys))
     model.load_state_dict(state_dict)
-    schedule = None if metadata["schedule"] is None else NoiseSchedule.from_config(metadata["schedule"])
     return model.eval().to(device), schedule, metadata
 
 

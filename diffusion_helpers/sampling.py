@@ -10,12 +10,13 @@ Timesteps are 0-based (index t is the paper's step t+1). ``t_prev = -1`` means "
 step", where alpha-bar = 1: the clean data. Images live in [-1, 1].
 """
 import math
+import warnings
 from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_choice, check_float_tensor, check_int, check_number
+from ._checks import check_choice, check_float_tensor, check_input_matches, check_int, check_model, check_number
 from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
@@ -141,7 +142,22 @@ def sampling_loop(model, x_T, timesteps, step, y=None, guidance=(1.0, None), pro
         t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
         eps_hat = guided_noise_checked(model, x, t_batch, y, scale_at(guidance_scale, guidance_interval, t))
         x, x0_hat = step(x, t, t_prev, eps_hat)
+        if t_prev == -1:
+            warn_if_outside_data_range(model, x)
         yield SamplerState(t, x, x0_hat)
+
+
+def warn_if_outside_data_range(model, samples, slack=0.5):
+    """Warn when finished samples lie far outside the range the model was trained on (its
+    ``data_range``, [-1, 1] for dh.UNet): with clip_x0=False, images can blow up to +-1000."""
+    data_range = getattr(model, "data_range", None)
+    if data_range is None or samples.numel() == 0:
+        return
+    low, high = samples.min().item(), samples.max().item()
+    if low < data_range[0] - slack or high > data_range[1] + slack:
+        warnings.warn(f"the samples span {low:.3g} to {high:.3g}, far outside the model's data range "
+                      f"[{data_range[0]:g}, {data_range[1]:g}]: sample images with clip_x0=True (the default "
+                      "for images)", stacklevel=2)
 
 
 def default_clip_x0(model, x_T):
@@ -161,14 +177,13 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, timeste
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
+    check_model("model", model)
     check_float_tensor("x_T", x_T)
     if x_T.shape[0] == 0:
         raise ValueError(f"x_T holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
+    check_input_matches(model, x_T, "x_T")
     if not bool(torch.isfinite(x_T).all()):
         raise ValueError("x_T holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
-    parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
-    if parameter is not None and parameter.device != x_T.device:
-        raise ValueError(f"x_T is on {x_T.device} but the model is on {parameter.device}: move one, e.g. x_T.to(device)")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     if clip_x0 is not None and not isinstance(clip_x0, bool):

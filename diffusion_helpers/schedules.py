@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_float_tensor, check_int, check_number, check_timesteps
+from ._checks import check_choice, check_data, check_float_tensor, check_int, check_number, check_timesteps
 
 SCHEDULE_NAMES = ("linear", "cosine", "quadratic", "sigmoid")
 # The textbook numbers, written once: DDPM's betas (Ho et al. 2020, sec. 4) and the cosine
@@ -158,13 +158,14 @@ class NoiseSchedule:
         x_t = sqrt(abar_t) * x_0 + sqrt(1 - abar_t) * eps,   eps ~ N(0, I).
 
         Args:
-            x0: clean data (B, ...), e.g. (B, C, H, W) images or (B, 2) points.
+            x0: clean data (B, ...): images (B, C, H, W) in [-1, 1] (NaN and values far outside,
+                such as [0, 255], are refused; [0, 1] gets a warning), or points (B, D), any finite values.
             t: integer timesteps (B,) in [0, T), or one int for the whole batch.
             noise: eps of the same shape as x0; drawn with torch.randn_like if None.
         Returns:
             (x_t, noise), both shaped like x0.
         """
-        check_float_tensor("x0", x0)
+        check_data("x0", x0)
         t = self._t(t, x0)
         noise = torch.randn_like(x0) if noise is None else self._check_noise(noise, x0)
         abar = _at(self.alphas_cumprod, t, x0)
@@ -180,7 +181,7 @@ class NoiseSchedule:
         Returns:
             x_t, shaped like x_prev.
         """
-        check_float_tensor("x_prev", x_prev)
+        check_data("x_prev", x_prev, images=False)  # x_{t-1} of a chain: noisy, any range
         t = self._t(t, x_prev)
         noise = torch.randn_like(x_prev) if noise is None else self._check_noise(noise, x_prev)
         beta = _at(self.betas, t, x_prev)
@@ -216,7 +217,7 @@ class NoiseSchedule:
 
     @staticmethod
     def _check_noise(noise, x):
-        check_float_tensor("noise", noise)
+        check_data("noise", noise, images=False)
         if noise.shape != x.shape:
             raise ValueError(f"noise must have the shape of the data {tuple(x.shape)}, got {tuple(noise.shape)}")
         return noise

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import (NULL_LABEL, check_choice, check_float_tensor, check_image_range, check_int, check_labels,
-                      check_number, check_timesteps)
+from ._checks import (NULL_LABEL, check_choice, check_float_tensor, check_image_range, check_input_matches, check_int,
+                      check_labels, check_model, check_number, check_timesteps)
 from .guidance import check_prediction_shape, model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
@@ -38,7 +38,7 @@ class TrainConfig:
     min_snr_gamma: float = 5.0     # gamma of "min_snr" (Hang et al. 2023 use 5)
     weight_decay: float = 0.0      # AdamW weight decay
     grad_clip: float = 1.0         # clip the gradient norm to this; None: no clipping
-    ema_decay: float = 0.999       # EMA of the weights (with warm-up); 0: no EMA model
+    ema_decay: float = 0.999       # EMA of the weights (with warm-up); 0: no average (ema_model is the model)
     label_dropout: float = 0.1     # share of labels replaced by the null label (guidance training)
     device: str = None             # "cuda", "mps", "cpu"; None: the best available
     seed: int = 0                  # seeds batches, timesteps and noise
@@ -69,7 +69,7 @@ class TrainState:
     step: int                      # optimiser steps done (1, 2, ...)
     loss: float                    # this step's loss
     model: torch.nn.Module         # the model being trained
-    ema_model: torch.nn.Module     # the EMA of its weights (None if ema_decay == 0)
+    ema_model: torch.nn.Module     # the EMA of its weights (the model itself if ema_decay == 0)
     seconds: float                 # time since the start
     losses: list                   # the loss of every step so far (for live curves)
     lr: float = None               # the learning rate this step used
@@ -79,7 +79,7 @@ class TrainState:
 class TrainResult:
     """What ``train`` returns."""
     losses: list = field(default_factory=list)   # the loss of every step
-    ema_model: torch.nn.Module = None             # EMA weights (None if ema_decay == 0): sample with these
+    ema_model: torch.nn.Module = None             # EMA weights (the model if ema_decay == 0): sample with these
     steps: int = 0                                # steps run
     seconds: float = 0.0                          # wall-clock time
 
@@ -132,9 +132,13 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
 
 
 def _check_data(data, labels, model):
+    check_model("model", model)
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module with weights to train (e.g. dh.UNet()), got {type(model).__name__}")
     check_float_tensor("data", data, min_dim=2)
     if data.shape[0] == 0:
         raise ValueError(f"data holds no samples (shape {tuple(data.shape)})")
+    check_input_matches(model, data, "data", device=False)  # data moves to the training device itself
     if not bool(torch.isfinite(data).all()):
         raise ValueError("data hold NaN or inf values: every training sample must be finite")
     if getattr(model, "data_range", None) == (-1, 1):  # an image model: the series' range
@@ -182,6 +186,22 @@ def loss_weights(config, schedule, t):
         raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {config.loss_weighting!r}")
 
 
+DIVERGENCE_FACTOR = 100  # a loss this many times the first step's means the training diverges
+
+
+def warn_if_diverging(losses, lr):
+    """Warn when the latest loss exceeds DIVERGENCE_FACTOR times the first step's (taken before any
+    update): a learning rate too high makes the loss climb to 1e8 and beyond, still finite.
+    Returns True when it warned; the loop then stops asking."""
+    start = losses[0]
+    if len(losses) < 2 or losses[-1] <= DIVERGENCE_FACTOR * start:
+        return False
+    warnings.warn(f"the training loss rose from {start:.3g} (first step) to {losses[-1]:.3g} at step "
+                  f"{len(losses)}: the training diverges; lower the learning rate (lr = {lr:.3g}; try 1e-3) or "
+                  "clip the gradient (grad_clip=1.0)", stacklevel=4)
+    return True
+
+
 def _update_ema(ema_model, model, decay):
     with torch.no_grad():
         for ema_p, p in zip(ema_model.parameters(), model.parameters()):
@@ -225,13 +245,12 @@ def _train_generator(model, schedule, data, labels, config):
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
     schedule = schedule.to(device)
-    ema_model = None
-    if config.ema_decay > 0:
-        ema_model = copy.deepcopy(model).eval().requires_grad_(False)
+    # an average with decay 0 is the latest weights: then the model itself stands in for it
+    ema_model = copy.deepcopy(model).eval().requires_grad_(False) if config.ema_decay > 0 else model
     weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
-    start, losses = time.perf_counter(), []
+    start, losses, warned = time.perf_counter(), [], False
     bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
     try:
         for step in range(1, config.steps + 1):
@@ -244,7 +263,8 @@ def _train_generator(model, schedule, data, labels, config):
             if labels is not None:
                 drop = (torch.rand(config.batch_size, generator=generator) < config.label_dropout).to(device)
                 y = torch.where(drop, NULL_LABEL, labels[index])
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r".*look like images in \[0, 1\]")  # said once, of data
                 per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
             loss = (weight_by_timestep[t] * per_sample).mean()
             loss_value = loss.item()
@@ -259,9 +279,10 @@ def _train_generator(model, schedule, data, labels, config):
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
-            if ema_model is not None:  # warm-up so that short runs still get a useful EMA
+            if ema_model is not model:  # warm-up so that short runs still get a useful EMA
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
             losses.append(loss_value)
+            warned = warned or warn_if_diverging(losses, lr)
             bar.update(1)
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")

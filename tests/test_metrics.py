@@ -1,6 +1,7 @@
 """Sliced Wasserstein distance against its closed form for shifted Gaussians."""
 import math
 import re
+import warnings
 
 import pytest
 import torch
@@ -80,13 +81,14 @@ def test_digit_report_counts_what_the_classifier_says():
             return -self.scale * (features[:, :1] - centres) ** 2
 
     images = (torch.arange(10.0) / 10 - 1).repeat_interleave(3)[:, None, None, None].expand(30, 1, 28, 28)
-    report = dh.digit_report(images, ByBrightness(), asked_labels=torch.arange(10).repeat_interleave(3),
-                             real_images=images)
+    with pytest.warns(UserWarning, match="30 of 30 images are blank"):  # one shade each: blank
+        report = dh.digit_report(images, ByBrightness(), asked_labels=torch.arange(10).repeat_interleave(3),
+                                 real_images=images)
     assert report["histogram"] == pytest.approx([0.1] * 10)
     assert report["entropy"] == pytest.approx(math.log(10))
     assert report["accuracy"] == 1.0 and report["frechet"] == pytest.approx(0, abs=1e-9)
     assert report["diversity"] == 0.0, "three identical images a class: no diversity"
-    assert 0 <= report["confident"] <= 1
+    assert report["confident"] == 0.0 and report["blank"] == 1.0, "blank images are never confident digits"
     for labels, error, words in [(torch.arange(10).repeat_interleave(3)[:, None], ValueError, "shape (30,)"),
                                  (torch.arange(10.0).repeat_interleave(3), TypeError, "integer"),
                                  (torch.full((30,), 10), ValueError, "[0, 9]")]:
@@ -120,12 +122,43 @@ def test_class_diversity_is_the_mean_within_class_distance():
     (torch.zeros(0, 1, 28, 28), {}, ValueError, "holds no images"),
     (torch.zeros(4, 1, 28, 28) - 1, {"confidence": 90}, ValueError, "confidence must be in [0.0, 1.0]"),
     (torch.zeros(4, 1, 28, 28) - 1, {"real_images": torch.full((4, 1, 28, 28), 255.0)}, ValueError, "real_images must be"),
+    (torch.zeros(4, 1, 28, 28) - 1, {"classifier": (dh.DigitClassifier(), None)}, TypeError,
+     "classifier is a tuple of 2 items, not a model: dh.load_pretrained returns (model, schedule)"),
+    (torch.zeros(4, 1, 28, 28) - 1, {"classifier": dh.UNet(base_channels=8)}, TypeError,
+     "classifier must be a dh.DigitClassifier"),
 ])
 def test_digit_report_refuses_what_cannot_be_digits(images, kwargs, error, words):
-    classifier = dh.DigitClassifier()
+    kwargs = {"classifier": dh.DigitClassifier(), **kwargs}
     with pytest.raises(error) as info:
-        dh.digit_report(images, classifier, **kwargs)
+        dh.digit_report(images, **kwargs)
     assert words in str(info.value)
+
+
+def test_blank_images_never_count_as_confident_digits():
+    """The shipped classifier names a digit for an all-black image with near certainty; the report
+    must not pass that on as a recognised digit."""
+    classifier, _ = dh.load_pretrained("digit-classifier")
+    black = -torch.ones(8, 1, 28, 28)
+    assert classifier.head(classifier.features(black)).softmax(-1).max() > 0.9, "the trap this test is about"
+    with pytest.warns(UserWarning, match="8 of 8 images are blank"):
+        report = dh.digit_report(black, classifier)
+    assert report["confident"] == 0.0 and report["blank"] == 1.0
+    digits, _ = dh.load_mnist(train=False, offline=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dh.digit_report(digits[:64], classifier)["blank"] == 0.0
+
+
+def test_digit_report_judges_float64_images_as_float32():
+    classifier, _ = dh.load_pretrained("digit-classifier")
+    digits, _ = dh.load_mnist(train=False, offline=True)
+    assert dh.digit_report(digits[:64].double(), classifier) == dh.digit_report(digits[:64], classifier)
+
+
+def test_a_frechet_distance_from_fewer_samples_than_features_is_warned_about():
+    with pytest.warns(UserWarning, match="8 features from 5 samples: the covariance needs more samples than "
+                                         r"features \(9 at least"):
+        dh.frechet_distance(torch.randn(5, 8), torch.randn(50, 8))
 
 
 def test_digit_report_warns_about_images_in_zero_one():

@@ -91,6 +91,12 @@ def test_build_model_rebuilds_from_config():
     (lambda: dh.UNet(base_channels=9), ValueError, "base_channels must be even"),
     (lambda: dh.UNet(attention="False"), TypeError, "attention must be True or False"),
     (lambda: dh.UNet(dropout=1.5), ValueError, "dropout must be in [0.0, 0.9]"),
+    (lambda: dh.UNet(base_channels=16)(torch.randn(2, 1, 28, 28).double(), torch.tensor([1, 2])), TypeError,
+     "x is torch.float64 but the model's weights are torch.float32: convert it, e.g. x.float()"),
+    (lambda: dh.MLPDenoiser()(torch.randn(4, 2).double(), torch.tensor([1, 2, 3, 4])), TypeError, "x is torch.float64"),
+    (lambda: dh.DigitClassifier()(torch.zeros(2, 1, 28, 28).double()), TypeError, "x is torch.float64"),
+    (lambda: dh.MLPDenoiser()(torch.randn(4, 2, device="meta"), torch.tensor([1, 2, 3, 4])), ValueError,
+     "x is on meta but the model is on cpu"),
 ])
 def test_bad_model_input_is_refused(call, error, words):
     with pytest.raises(error) as info:

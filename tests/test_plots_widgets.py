@@ -107,6 +107,8 @@ def test_live_figure_displays_once_then_updates(monkeypatch):
     (torch.zeros(0, 1, 28, 28), "holds no images"),
     (torch.zeros(4, 28, 28, 1), "channels last? use images.permute(0, 3, 1, 2)"),
     (torch.zeros(28, 28), "(B, C, H, W) with C = 1 or 3"),
+    (torch.full((4, 1, 28, 28), 255.0), "images must be images in [-1, 1], the series' range, got values from 255"),
+    (torch.full((4, 1, 28, 28), float("nan")), "images hold NaN or inf values"),
 ])
 def test_show_images_refuses_what_it_cannot_draw(images, words):
     with pytest.raises(ValueError) as info:

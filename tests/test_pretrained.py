@@ -96,3 +96,40 @@ def test_weights_not_shipped_yet_say_so(monkeypatch, tmp_path):
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="not shipped"):
         dh.load_pretrained("mnist-cond")
+
+
+def forged_checkpoint(path, edit):
+    """A checkpoint altered by ``edit(payload)`` and given a matching digest: the digest cannot
+    catch it, so loading must check that the weights fit the model they describe."""
+    dh.save_checkpoint(path, dh.UNet(base_channels=16), dh.NoiseSchedule("linear", 10), data="test")
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    payload["sha256"] = dh.pretrained._digest(payload["metadata"], payload["state_dict"])
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda p: p["state_dict"].pop("conv_in.weight"), "does not fit its UNet: missing weights: conv_in.weight"),
+    (lambda p: p["state_dict"].__setitem__("extra.weight", torch.zeros(2)), "unexpected weights: extra.weight"),
+    (lambda p: p["state_dict"].__setitem__("conv_in.bias", torch.zeros(3)),
+     "wrong shapes: conv_in.bias (3,) (the model has (16,))"),
+    (lambda p: p["metadata"]["model_config"].__setitem__("base_channels", 9),
+     "describes a model or schedule that cannot be built: ValueError: base_channels must be even"),
+    (lambda p: p["metadata"]["model_config"].__setitem__("heads", 4), "cannot be built: TypeError"),
+    (lambda p: p["metadata"]["schedule"].__setitem__("num_timesteps", 10**9),
+     "cannot be built: ValueError: num_timesteps must be in [1, 100000]"),
+    (lambda p: p["metadata"]["schedule"].pop("beta_end"), "cannot be built: KeyError"),
+])
+def test_a_forged_checkpoint_with_a_valid_digest_is_refused_by_name(tmp_path, edit, words):
+    path = forged_checkpoint(tmp_path / "forged.pt", edit)
+    with pytest.raises(ValueError) as info:
+        dh.load_checkpoint(path)
+    assert words in str(info.value) and str(path) in str(info.value)
+
+
+def test_loading_onto_a_device_this_machine_lacks_is_refused(saved):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="'cuda' is not available on this machine"):
+        dh.load_checkpoint(saved[0], device="cuda")

@@ -1,4 +1,6 @@
 """DDPM and DDIM: each step against diffusers, the loops against exact noise predictors of Gaussians."""
+import warnings
+
 import pytest
 import torch
 from conftest import standard_errors
@@ -258,6 +260,12 @@ def not_a_noise_predictor(shape):
     (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), generator=0), TypeError, "generator"),
     (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(), s, torch.randn(2, 2), y=1), ValueError, "num_classes"),
     (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(num_classes=3), s, torch.randn(2, 2), y=3), ValueError, "[0, 2]"),
+    (lambda m, s: dh.ddpm_sample((m, s), s, torch.randn(2, 2)), TypeError, "model is a tuple of 2 items"),
+    (lambda m, s: dh.ddim_sample("unet", s, torch.randn(2, 2)), TypeError, "model must be a model"),
+    (lambda m, s: dh.ddim_sample(dh.MLPDenoiser(), s, torch.randn(2, 2, dtype=torch.float64)), TypeError,
+     "x_T is torch.float64 but the model's weights are torch.float32"),
+    (lambda m, s: dh.ddim_sample(dh.MLPDenoiser(), s, torch.randn(2, 2, device="meta")), ValueError,
+     "x_T is on meta but the model is on cpu"),
 ])
 def test_bad_sampler_input_is_refused_before_any_step(call, error, words):
     s = dh.NoiseSchedule("linear", 100)
@@ -295,3 +303,20 @@ def test_bad_step_input_is_refused(call, error, words):
     with pytest.raises(error) as info:
         call(dh.NoiseSchedule("linear", 100), torch.randn(3, 2))
     assert words in str(info.value)
+
+
+def test_unclipped_images_that_blow_up_are_warned_about():
+    """clip_x0=False on an image model may be meant (inversion decodes so), but samples at +-1000
+    are not images: the sampler says so. Clipped, the same model gives no warning."""
+    class Blows(torch.nn.Module):
+        data_range = (-1.0, 1.0)
+
+        def forward(self, x, t):
+            return -x  # x0_hat = x_t (1 + sqrt(1 - abar)) / sqrt(abar): huge near t = T-1
+
+    s, x_T = dh.NoiseSchedule("cosine", 100), torch.randn(3, 1, 8, 8)
+    with pytest.warns(UserWarning, match=r"far outside the model's data range \[-1, 1\].*clip_x0=True"):
+        dh.ddim_sample(Blows(), s, x_T, 5, clip_x0=False, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dh.ddim_sample(Blows(), s, x_T, 5, progress=False)

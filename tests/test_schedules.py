@@ -1,5 +1,7 @@
 """NoiseSchedule against the formulas and against Hugging Face diffusers (the outside oracle)."""
 import math
+import re
+import warnings
 
 import pytest
 import torch
@@ -76,7 +78,7 @@ def test_q_sample_equals_diffusers_add_noise():
     torch.manual_seed(0)
     for name in dh.SCHEDULE_NAMES:
         ours, theirs = dh.NoiseSchedule(name), diffusers_scheduler(name)
-        x0, noise = torch.randn(6, 3, 8, 8), torch.randn(6, 3, 8, 8)
+        x0, noise = torch.rand(6, 3, 8, 8) * 2 - 1, torch.randn(6, 3, 8, 8)  # images in [-1, 1]
         t = torch.tensor([0, 1, 250, 500, 998, 999])
         x_t, returned_noise = ours.q_sample(x0, t, noise)
         assert returned_noise is noise
@@ -172,8 +174,29 @@ def test_to_device_copies_every_tensor():
     (lambda: dh.NoiseSchedule("linear", 20000), ValueError, "alpha-bar falls below 1e-30"),
     (lambda: dh.NoiseSchedule("cosine", 10**9), ValueError, "num_timesteps must be in [1, 100000]"),
     (lambda: dh.NoiseSchedule.from_betas(torch.full((2000,), 0.5)), ValueError, "alpha-bar falls below 1e-30"),
+    # images (B, C, H, W) must be in [-1, 1]; any data must be finite
+    (lambda: dh.NoiseSchedule("linear", 10).q_sample(torch.full((2, 1, 8, 8), 255.0), 1), ValueError,
+     "x0 must be images in [-1, 1], the series' range, got values from 255 to 255: convert [0, 255] images"),
+    (lambda: dh.NoiseSchedule("linear", 10).q_sample(torch.full((2, 1, 8, 8), float("nan")), 1), ValueError,
+     "x0 holds NaN or inf values at 128 of 128 places"),
+    (lambda: dh.NoiseSchedule("linear", 10).q_sample(torch.tensor([[0.0, float("inf")]]), 1), ValueError,
+     "x0 holds NaN or inf values at 1 of 2 places"),
+    (lambda: dh.NoiseSchedule("linear", 10).q_sample(torch.zeros(2, 3), 1, torch.full((2, 3), float("nan"))),
+     ValueError, "noise holds NaN"),
+    (lambda: dh.NoiseSchedule("linear", 10).q_step(torch.full((2, 3), float("nan")), 1), ValueError, "x_prev holds NaN"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(call, error, words):
     with pytest.raises(error, match=None) as info:
         call()
     assert words in str(info.value)
+
+
+def test_q_sample_warns_about_images_in_zero_one_and_accepts_points_and_noisy_chains():
+    s = dh.NoiseSchedule("linear", 10)
+    with pytest.warns(UserWarning, match=re.escape("x * 2 - 1")):
+        s.q_sample(torch.rand(2, 1, 8, 8), 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.q_sample(5 * torch.randn(8, 2), 3)  # points may take any finite value
+        s.q_step(5 * torch.randn(2, 1, 8, 8), 3)  # x_{t-1} of a chain is noisy: any range
+        s.q_sample(torch.zeros(2, 1, 8, 8), 3)  # one grey shade: not mistaken for [0, 1] images

@@ -1,6 +1,7 @@
 """The one training loop: it learns, it is reproducible, and it handles labels, EMA and budgets."""
 import math
 import re
+import warnings
 
 import pytest
 import torch
@@ -208,6 +209,8 @@ def test_training_leaves_the_global_random_state_alone():
     (torch.full((8, 1, 28, 28), 255.0), ValueError, "data must be images in [-1, 1]"),
     (torch.full((8, 1, 28, 28), float("nan")), ValueError, "data hold NaN"),
     (torch.zeros(0, 1, 28, 28), ValueError, "data holds no samples"),
+    (torch.zeros(8, 1, 28, 28, dtype=torch.float64), TypeError, "data is torch.float64 but the model's weights are "
+     "torch.float32: convert it, e.g. data.float()"),
 ])
 def test_bad_training_data_is_refused(data, error, words):
     with pytest.raises(error) as info:
@@ -240,6 +243,44 @@ def test_a_non_finite_loss_stops_training_at_its_step():
                  progress=False)
     assert "at step 3" in str(info.value) and "lr = " in str(info.value)
     assert torch.isfinite(model.weight).all(), "the weights are those of the step before"
+
+
+@pytest.mark.parametrize("model, error, words", [
+    (lambda: (dh.UNet(base_channels=8), dh.NoiseSchedule("linear", 10)), TypeError,
+     "model is a tuple of 2 items, not a model: dh.load_pretrained returns (model, schedule); unpack it"),
+    (lambda: (lambda x, t: x), TypeError, "model must be a torch.nn.Module with weights to train"),
+])
+def test_what_is_not_a_trainable_model_is_refused(model, error, words):
+    with pytest.raises(error) as info:
+        dh.train(model(), dh.NoiseSchedule("linear", 10), torch.rand(8, 1, 28, 28) * 2 - 1, steps=1, progress=False)
+    assert words in str(info.value)
+
+
+def test_ema_decay_zero_makes_the_model_its_own_average():
+    """An average with decay 0 is the latest weights: ema_model is the model itself (never None),
+    so sampling from result.ema_model works whatever ema_decay was."""
+    model = dh.MLPDenoiser(hidden_dim=16)
+    result = dh.train(model, dh.NoiseSchedule("linear", 10), torch.randn(32, 2), steps=3, batch_size=8,
+                      ema_decay=0.0, progress=False)
+    assert result.ema_model is model
+    assert dh.ddim_sample(result.ema_model, dh.NoiseSchedule("linear", 10), torch.randn(4, 2), 2, progress=False).shape == (4, 2)
+
+
+def test_a_diverging_loss_is_warned_about_once_with_the_step():
+    """lr = 1 without clipping drives the loss to 1e20 and beyond, every value finite: warned at
+    the first step whose loss exceeds DIVERGENCE_FACTOR times the first step's, and only there."""
+    from diffusion_helpers.training import DIVERGENCE_FACTOR
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = dh.train(dh.MLPDenoiser(), dh.NoiseSchedule(), dh.make_toy_2d(), steps=200, lr=1.0, grad_clip=None,
+                          progress=False)
+    diverging = [w for w in caught if "the training diverges" in str(w.message)]
+    assert len(diverging) == 1
+    step = next(i for i, loss in enumerate(result.losses) if loss > DIVERGENCE_FACTOR * result.losses[0]) + 1
+    assert f"at step {step}:" in str(diverging[0].message) and "lower the learning rate (lr = 1;" in str(diverging[0].message)
+    with warnings.catch_warnings():  # a healthy run says nothing
+        warnings.simplefilter("error")
+        dh.train(dh.MLPDenoiser(hidden_dim=16), dh.NoiseSchedule(), dh.make_toy_2d(), steps=50, progress=False)
 
 
 def test_lr_zero_warns_that_nothing_is_learned():
