@@ -96,6 +96,20 @@ def main():
     attempt("num_steps = 5000 (T = 1000)", lambda: dh.ddim_sample(model, s, x_T, 5000, **quiet))
     attempt("model on another device than x_T (meta)", lambda: dh.ddim_sample(model, s, x_T.to("meta"), 10, **quiet))
 
+    print("\n## Notebooks 5 and 6: inversion, slerp, guidance")
+    attempt("ddim_invert digits in [0, 255]", lambda: dh.ddim_invert(model, s, (digits[:4] + 1) * 127.5, 10, **quiet))
+    attempt("slerp between noises of two shapes", lambda: dh.slerp(x_T[:2], x_T[:2, :, :14], 0.5))
+    attempt("slerp with alpha = 2", lambda: dh.slerp(x_T[:2], x_T[2:4], 2.0))
+    attempt("guidance_interval as fractions (0.2, 0.8)",
+            lambda: dh.ddim_sample(cond, s_cond, x_T, 10, y=3, guidance_scale=3.0, guidance_interval=(0.2, 0.8), **quiet))
+    attempt("guidance_interval reversed (800, 200)",
+            lambda: dh.ddim_sample(cond, s_cond, x_T, 10, y=3, guidance_scale=3.0, guidance_interval=(800, 200), **quiet))
+    attempt("guidance_scale as Ho & Salimans' w tensor of ints",
+            lambda: dh.ddim_sample(cond, s_cond, x_T, 10, y=3, guidance_scale=torch.full((8,), 2), **quiet))
+    attempt("y given to the unconditional model", lambda: dh.ddim_sample(model, s, x_T, 10, y=3, **quiet))
+    attempt("check_guidance_choice with a scale not in the table", lambda: run_quietly(
+        lambda: exercises.check_guidance_choice(4.0, {1.0: {"accuracy": 0.8, "diversity": 30.0}})))
+
     print("\n## Schedules and the forward process")
     attempt("NoiseSchedule beta_start=0", lambda: dh.NoiseSchedule("linear", 1000, beta_start=0.0))
     attempt("NoiseSchedule beta_end=1", lambda: dh.NoiseSchedule("linear", 1000, beta_end=1.0))

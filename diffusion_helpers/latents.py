@@ -8,7 +8,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_float_tensor, check_number
+from ._checks import check_data, check_float_tensor, check_number
 from .guidance import guided_noise_checked
 from .sampling import ddim_step, prepare_sampling
 
@@ -27,12 +27,13 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
 
     Args:
         model, schedule, y, guidance_scale: as for ``ddim_sample``.
-        x0: the data to encode (B, ...), e.g. digits (B, 1, 28, 28) in [-1, 1].
+        x0: the data to encode (B, ...), e.g. digits (B, 1, 28, 28) in [-1, 1] (checked, as in ``q_sample``).
         num_steps, timesteps, spacing: the same grid as the ``ddim_sample`` call that decodes.
         return_trajectory: also return [x0, ..., x_T].
     Returns:
         x_T shaped like x0, or (x_T, trajectory). No clipping: inversion never clamps.
     """
+    check_data("x0", x0)  # images must be in [-1, 1]: inverting [0, 255] digits gives nonsense codes
     timesteps, y, (guidance_scale, _), _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y,
                                                        guidance_scale, clip_x0=False)
     rising = timesteps.flip(0).tolist()

@@ -95,6 +95,9 @@ def test_a_tensor_of_alphas_gives_a_row_of_noises():
     (lambda z: dh.slerp(z, -z, 0.5), "opposite"),
     (lambda z: dh.slerp(0 * z, z, 0.5), "zero"),
     (lambda z: dh.ddim_invert(lambda x, t: x, dh.NoiseSchedule("linear", 10), z, 20), "num_steps"),
+    (lambda z: dh.ddim_invert(lambda x, t: x, dh.NoiseSchedule("linear", 10), torch.full((2, 1, 4, 4), 255.0), 5),
+     r"x0 must be images in \[-1, 1\]"),
+    (lambda z: dh.ddim_invert(lambda x, t: x, dh.NoiseSchedule("linear", 10), z * float("nan"), 5), "x0 holds NaN"),
 ])
 def test_bad_latent_input_is_refused(call, words):
     with pytest.raises((ValueError, TypeError), match=words):
