@@ -284,13 +284,37 @@ def ddpm_sample(model, schedule, x_T, *, num_steps=None, timesteps=None, spacing
 def ddim_sample(model, schedule, x_T, num_steps=50, *, eta=0.0, timesteps=None, spacing="trailing", y=None,
                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, return_trajectory=False,
                 progress=True):
-    """Generate samples with DDIM (Song et al. 2021): ``num_steps`` steps of ``ddim_step`` from x_T.
+    """Generate samples with DDIM (Song et al. 2021): ``num_steps`` steps of ``ddim_step`` from x_T,
+    each one eq. 12: x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma z.
 
-    Example: ``digits = dh.ddim_sample(model, schedule, torch.randn(64, 1, 28, 28), num_steps=50)``.
+    Example::
 
-    Args as for ``ddpm_sample``, plus num_steps (1 .. T; default 50, trailing spacing) and eta
-    (0 = deterministic, the same x_T always gives the same sample; 1 = DDPM-like noise).
-    Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
+        model, schedule = dh.load_pretrained("mnist")
+        digits = dh.ddim_sample(model, schedule, torch.randn(64, 1, 28, 28), num_steps=50)  # (64, 1, 28, 28) in [-1, 1]
+
+    Args:
+        model: the noise predictor, model(x_t, t) -> eps, or model(x_t, t, y) when conditional
+            (not the (model, schedule) pair that ``dh.load_pretrained`` returns: unpack it).
+        schedule: the NoiseSchedule the model was trained with.
+        x_T: the starting noise (B, ...), e.g. torch.randn(B, 1, 28, 28), on the model's device.
+        num_steps: how many steps, 1 .. T (default 50): 10-20 already give digits, 50 is close
+            to the best DDIM can do, 1000 is DDPM's count.
+        eta: 0 (default) is deterministic, the same x_T always gives the same sample (an ODE);
+            1 adds DDPM's amount of fresh noise at every step; in between, some.
+        timesteps: an explicit falling sequence instead of num_steps, e.g. [999, 499, 0].
+        spacing: how num_steps are spread over 0 .. T-1 (``make_timesteps``): "trailing"
+            (default, starts at T-1), "leading", "linspace", or "logsnr" (even in log-SNR).
+        y, guidance_scale, guidance_interval: labels and classifier-free guidance, as for
+            ``ddpm_sample`` (guidance_scale is ours: 1 = plain conditional, Ho & Salimans' w + 1).
+        clip_x0: clamp x0_hat to [-1, 1] at every step; None (default): yes for images (a model
+            with data_range, or x_T shaped (B, C, H, W)), no for 2D points. Without it, images
+            blow up to values in the hundreds (the sampler then warns).
+        generator: a torch.Generator for the noise of eta > 0, for reproducible samples.
+        return_trajectory: also return [x_T, ..., x_0], num_steps + 1 tensors (for plots).
+        progress: show a tqdm bar.
+    Returns:
+        x_0 shaped like x_T (images in [-1, 1]), or (x_0, trajectory). ``ddim_steps`` takes the
+        same arguments and yields each step's SamplerState (t, x, x0_hat) instead.
     """
     states = ddim_steps(model, schedule, x_T, num_steps, eta=eta, timesteps=timesteps, spacing=spacing, y=y,
                         guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,

@@ -27,7 +27,22 @@ LOSS_WEIGHTINGS = ("uniform", "min_snr")
 
 @dataclass
 class TrainConfig:
-    """Options of the training loop; textbook defaults."""
+    """Options of the training loop (``dh.train``), with textbook defaults.
+
+    Give options to ``dh.train`` as keywords (``dh.train(model, s, data, steps=500, lr=2e-3)``), or
+    build one config and reuse it (``config = dh.TrainConfig(steps=500)``; ``dh.train(model, s,
+    data, config=config)``); keywords override the config's fields. Every value is checked when
+    the config is made: a wrong name or an impossible value is an error that names it.
+    The ones to try first: steps or minutes (the budget), batch_size, lr, ema_decay.
+
+    Fields: steps (optimiser steps, 2000; an upper bound when minutes is set), minutes (a
+    wall-clock budget, None), batch_size (128), lr (AdamW's learning rate, 1e-3), lr_schedule
+    ("constant" or "cosine", decaying to 0 over the budget), warmup_steps (0), loss_weighting
+    ("uniform", eq. 14, or "min_snr", Hang et al. 2023) and min_snr_gamma (5), weight_decay (0),
+    grad_clip (gradient-norm clipping, 1.0; None for none), ema_decay (0.999; 0 for no average),
+    label_dropout (share of labels replaced by the null label, 0.1), device (None: the best
+    available), seed (0), bf16 (None: on where the GPU supports it), progress (a tqdm bar, True).
+    """
     steps: int = 2000              # optimiser steps to run (an upper bound when minutes is set)
     minutes: float = None          # wall-clock budget; None: no time limit
     batch_size: int = 128          # samples per step
@@ -296,14 +311,31 @@ def _train_generator(model, schedule, data, labels, config):
 
 
 def train(model, schedule, data, labels=None, config=None, callback=None, callback_every=100, **options):
-    """Train ``model`` (see ``train_steps``) and return a TrainResult with the loss history.
+    """Train ``model`` to predict the noise, minimising ``diffusion_loss`` (Ho et al. 2020, eq. 14)
+    with AdamW: at each step a random batch of ``data``, a random t for each sample and fresh noise.
 
-    ``callback(state)`` runs every ``callback_every`` steps and after the last step, e.g. to draw a
-    live loss curve or sample a preview from ``state.ema_model``. The model ends in eval mode.
+    Example::
 
-    Example:
         result = dh.train(model, schedule, points, steps=3000, batch_size=256)
         plt.plot(result.losses)
+        samples = dh.ddim_sample(result.ema_model, schedule, torch.randn(1000, 2))
+
+    Args:
+        model: an MLPDenoiser (points), UNet (images) or any torch.nn.Module model(x_t, t[, y]) -> eps.
+        schedule: the NoiseSchedule of the forward process (sample later with the same one).
+        data: the clean training data (N, ...): points (N, 2), or images (N, C, H, W) in [-1, 1].
+        labels: class labels (N,) for a conditional model (built with num_classes), else None.
+        config: a TrainConfig; ``options`` (its field names, e.g. steps=500, lr=2e-3,
+            batch_size=128, minutes=5, ema_decay=0.999, device="cuda") override its fields.
+        callback: called as callback(state) every ``callback_every`` steps and after the last
+            one, with a TrainState (step, loss, model, ema_model, seconds, losses, lr), e.g. a
+            ``dh.widgets.LiveFigure`` that redraws a loss curve.
+    Returns:
+        a TrainResult: ``losses`` (one a step), ``ema_model`` (the averaged weights: sample with
+        these), ``steps``, ``seconds`` and ``final_loss`` (the mean of the last 100 losses).
+        The model itself is trained in place and left in eval mode.
+    Stops with a FloatingPointError naming the step if the loss becomes NaN or inf, and warns once
+    if it climbs to 100 times the first step's (a learning rate too high).
     """
     callback_every = check_int("callback_every", callback_every, low=1)
     for state in train_steps(model, schedule, data, labels, config, **options):

@@ -301,3 +301,39 @@ def test_a_right_answer_on_another_device_or_in_float32_is_correct(capsys):
     if torch.cuda.is_available():
         ok, out = run(exercises.check_q_sample, lambda *args: right_q_sample(*args).cuda(), capsys)
         assert ok, out
+
+
+@pytest.mark.parametrize("check, answer, words", [
+    (exercises.check_q_sample, lambda x0, t, noise, abar: x0, "t = tensor([0, 10, 500, 999])"),
+    (exercises.check_exponential_schedule, lambda T, start, end: torch.zeros(T), "num_timesteps=1000, beta_start=0.0001"),
+    (exercises.check_alphas_cumprod, lambda betas: betas, "NoiseSchedule('linear', 200).betas"),
+    (functools.partial(exercises.check_training_loss, data_shape=(2,)), lambda model, x0, t, noise, abar: x0.sum(),
+     "x0 and noise of shape (6, 2)"),
+    (exercises.check_ddpm_step, lambda x_t, t, eps_hat, noise, betas, abar: x_t, "t = 999 (an int)"),
+    (exercises.check_guided_noise, lambda conditional, null, scale: null, "guidance_scale = 0.0, 1.0, 2.0 and 7.5"),
+])
+def test_a_wrong_answer_is_told_what_the_check_gave_it(check, answer, words, capsys):
+    ok, out = run(check, answer, capsys)
+    assert not ok and "(The check called your function with" in out and words in out, out
+
+
+def points_loss(model, x0, t, noise, abar, reshape=True):
+    a = abar[t].reshape(-1, 1) if reshape else abar[t]
+    x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    return ((noise - model(x_t, t)) ** 2).mean()
+
+
+def points_ddpm_step(x_t, t, eps_hat, noise, betas, abar):
+    abar_prev = abar[t - 1] if t > 0 else torch.tensor(1.0, dtype=abar.dtype)
+    mean = (x_t - betas[t] / (1 - abar[t]).sqrt() * eps_hat) / (1 - betas[t]).sqrt()
+    return mean + ((1 - abar_prev) / (1 - abar[t]) * betas[t]).sqrt() * noise
+
+
+def test_the_loss_and_step_checks_take_points_as_notebook_3_does(capsys):
+    ok, out = run(functools.partial(exercises.check_training_loss, data_shape=(2,)), points_loss, capsys)
+    assert ok, out
+    ok, out = run(functools.partial(exercises.check_ddpm_step, data_shape=(2,)), points_ddpm_step, capsys)
+    assert ok, out
+    ok, out = run(functools.partial(exercises.check_training_loss, data_shape=(2,)),
+                  functools.partial(points_loss, reshape=False), capsys)
+    assert not ok and "(B, 1)" in out, out

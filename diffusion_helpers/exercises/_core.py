@@ -24,6 +24,16 @@ def _report(ok, message):
     return ok
 
 
+def _not_yet(message, tried):
+    """Report a wrong answer, saying what the check gave the function (``tried``)."""
+    return _report(False, f"{message}\n   (The check called your function with {tried}.)")
+
+
+def broadcast_shape(data_shape):
+    """How alphas_cumprod[t] (B,) must be reshaped to meet data (B, *data_shape): "(B, 1, 1, 1)"."""
+    return "(B" + ", 1" * len(data_shape) + ")"
+
+
 class _TimeUp(BaseException):
     """Raised inside an answer that runs too long (BaseException: a student's `except Exception`
     inside the loop cannot swallow it)."""

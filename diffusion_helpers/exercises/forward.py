@@ -4,7 +4,7 @@ import math
 import torch
 
 from ..schedules import DDPM_BETA_END, DDPM_BETA_START, NoiseSchedule
-from ._core import _call, _report, compare
+from ._core import _call, _not_yet, _report, compare
 
 
 def exponential_betas_reference(num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END):
@@ -19,9 +19,10 @@ def exponential_betas_reference(num_timesteps, beta_start=DDPM_BETA_START, beta_
 def check_exponential_schedule(function):
     """Check ``function(num_timesteps, beta_start, beta_end)`` -> betas (T,) of the exponential schedule."""
     for T, start, end in [(1000, DDPM_BETA_START, DDPM_BETA_END), (50, 1e-3, 0.1)]:
+        tried = f"num_timesteps={T}, beta_start={start}, beta_end={end}"
         got, error = _call(function, T, start, end)
         if error:
-            return _report(False, error)
+            return _not_yet(error, tried)
         expected = exponential_betas_reference(T, start, end)
         t = torch.arange(T, dtype=torch.float64)
         hints = [(expected.flip(0), "your betas run backwards: beta must grow from beta_start to beta_end."),
@@ -30,7 +31,7 @@ def check_exponential_schedule(function):
                  (start * (end / start) ** (t / T), "close: with the exponent t / T the last beta falls short of beta_end; use t / (T - 1).")]
         ok, message = compare(got, expected, f"betas for T={T}", hints=hints)
         if not ok:
-            return _report(False, message)
+            return _not_yet(message, tried)
     return _report(True, "your exponential schedule matches beta_t = beta_start (beta_end / beta_start)^(t / (T-1)).")
 
 
@@ -39,12 +40,13 @@ def check_alphas_cumprod(function):
     for name in ["linear", "cosine"]:
         schedule = NoiseSchedule(name, 200)
         betas = schedule.betas.double()
+        tried = f"betas, the (200,) float64 tensor of NoiseSchedule({name!r}, 200).betas"
         got, error = _call(function, betas.clone())
         if error:
-            return _report(False, error)
+            return _not_yet(error, tried)
         if got.dim() == 0:
-            return _report(False, "you returned a single number (torch.prod?): alpha-bar has one value "
-                                  "for every t, the running product: use torch.cumprod.")
+            return _not_yet("you returned a single number (torch.prod?): alpha-bar has one value "
+                            "for every t, the running product: use torch.cumprod.", tried)
         expected = torch.cumprod(1 - betas, 0)
         hints = [(1 - betas, "those are the alphas, 1 - beta_t: alpha-bar is their running product (torch.cumprod)."),
                  (torch.cumprod(betas, 0), "you multiplied the betas: multiply the alphas, 1 - beta_t."),
@@ -53,7 +55,7 @@ def check_alphas_cumprod(function):
                  (1 - torch.cumsum(betas, 0), "1 - sum of betas is only a first-order approximation: take the product of (1 - beta_t).")]
         ok, message = compare(got, expected, f"alphas_cumprod ({name} schedule)", hints=hints)
         if not ok:
-            return _report(False, message)
+            return _not_yet(message, tried)
     return _report(True, "alpha-bar_t is the running product of alpha_t = 1 - beta_t.")
 
 
@@ -65,15 +67,17 @@ def check_q_sample(function):
     noise = torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64)
     t = torch.tensor([0, 10, 500, 999])
     abar = schedule.alphas_cumprod.double()
+    tried = ("x0 and noise of shape (4, 1, 8, 8) (float64; x0 uniform in [-1, 1], noise from N(0, 1)), "
+             "t = tensor([0, 10, 500, 999]) and alphas_cumprod (1000,) of NoiseSchedule('linear', 1000)")
     got, error = _call(function, x0.clone(), t.clone(), noise.clone(), abar.clone())
     if error:
         if "size of tensor" in error or "must match" in error:
             error += " Hint: abar[t] has shape (B,); reshape it to (B, 1, 1, 1) so it broadcasts over the pixels."
-        return _report(False, error)
+        return _not_yet(error, tried)
     again, _ = _call(function, x0.clone(), t.clone(), noise.clone(), abar.clone())
     if again is not None and again.shape == got.shape and not torch.equal(again, got):
-        return _report(False, "your function gives a different answer each call: use the `noise` argument "
-                              "instead of drawing new noise.")
+        return _not_yet("your function gives a different answer each call: use the `noise` argument "
+                        "instead of drawing new noise.", tried)
     a = abar[t].reshape(-1, 1, 1, 1)
     a_before = abar[t - 1].reshape(-1, 1, 1, 1)
     alphas = (1 - schedule.betas.double())[t].reshape(-1, 1, 1, 1)
@@ -88,6 +92,6 @@ def check_q_sample(function):
     if not ok:
         if tuple(got.shape) != tuple(expected.shape):
             message += " Hint: reshape abar[t] to (B, 1, 1, 1) so it broadcasts over the pixels."
-        return _report(False, message)
+        return _not_yet(message, tried)
     signal = math.sqrt(abar[500].item())
     return _report(True, f"x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (at t=500, {signal:.2f} of x0 is left).")

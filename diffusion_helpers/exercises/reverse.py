@@ -1,4 +1,4 @@
-"""Checks for notebooks 4 and 5: the training loss, one DDPM step and one DDIM step."""
+"""Checks for notebooks 3, 4 and 5: the training loss, one DDPM step and one DDIM step."""
 import math
 
 import torch
@@ -6,7 +6,7 @@ import torch
 from ..sampling import ddim_step, ddpm_step
 from ..schedules import NoiseSchedule
 from ..training import diffusion_loss
-from ._core import _call, _report, compare
+from ._core import _call, _not_yet, _report, broadcast_shape, compare
 
 
 class _ProbeModel:
@@ -17,23 +17,27 @@ class _ProbeModel:
         return 0.6 * x_t * (1 + t.double() / 1000).reshape(-1, *([1] * (x_t.dim() - 1)))
 
 
-def check_training_loss(function):
+def check_training_loss(function, data_shape=(1, 8, 8)):
     """Check ``function(model, x0, t, noise, alphas_cumprod)`` -> the DDPM loss (Ho et al. 2020, eq. 14)
-    of one batch: the mean of (noise - model(x_t, t))^2, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise."""
+    of one batch: the mean of (noise - model(x_t, t))^2, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise.
+    data_shape: the shape of one sample, (1, 8, 8) for images (notebook 4), (2,) for points (notebook 3)."""
 
     schedule, model = NoiseSchedule("linear", 1000), _ProbeModel()
     generator = torch.Generator().manual_seed(1)
-    x0 = torch.rand(6, 1, 8, 8, generator=generator, dtype=torch.float64) * 2 - 1
-    noise = torch.randn(6, 1, 8, 8, generator=generator, dtype=torch.float64)
+    x0 = torch.rand(6, *data_shape, generator=generator, dtype=torch.float64) * 2 - 1
+    noise = torch.randn(6, *data_shape, generator=generator, dtype=torch.float64)
     t = torch.tensor([0, 3, 100, 500, 900, 999])
     abar = torch.cumprod(1 - schedule.betas.double(), 0)
+    reshaped = broadcast_shape(data_shape)
+    tried = (f"model = a fixed test function of x_t and t, x0 and noise of shape {tuple(x0.shape)} (float64), "
+             "t = tensor([0, 3, 100, 500, 900, 999]) and alphas_cumprod (1000,) of NoiseSchedule('linear', 1000)")
     got, error = _call(function, model, x0.clone(), t.clone(), noise.clone(), abar.clone())
     if error:
-        return _report(False, error + (" Hint: abar[t] has shape (B,); reshape it to (B, 1, 1, 1)."
-                                       if "size of tensor" in error else ""))
+        return _not_yet(error + (f" Hint: abar[t] has shape (B,); reshape it to {reshaped}."
+                                 if "size of tensor" in error else ""), tried)
     if got.numel() == len(t):
-        return _report(False, "you returned one loss a sample: average over the batch too (.mean()), one number.")
-    a, a_before = abar[t].reshape(-1, 1, 1, 1), abar[(t - 1).clamp(min=0)].reshape(-1, 1, 1, 1)
+        return _not_yet("you returned one loss a sample: average over the batch too (.mean()), one number.", tried)
+    a, a_before = abar[t].reshape(-1, *[1] * len(data_shape)), abar[(t - 1).clamp(min=0)].reshape(-1, *[1] * len(data_shape))
     x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
 
     def mse(target, prediction):
@@ -46,27 +50,34 @@ def check_training_loss(function):
              ((noise - model(x_t, t)).square().sum().reshape(1), "that is the sum of squares: take the mean (as F.mse_loss does)."),
              (mse(noise, model(x_t, t)).sqrt(), "no square root at the end: the loss is the mean squared error.")]
     expected = diffusion_loss(model, schedule, x0, t, noise).double().reshape(1)
+    if got.numel() == x0.numel():
+        return _not_yet("you returned the squared error of every value: average them into one number (.mean()).", tried)
     ok, message = compare(got.reshape(-1), expected, "your loss", hints=hints)
     if not ok:
-        return _report(False, message)
+        if got.numel() != 1 and "size of tensor" not in message:
+            message += f" Hint: is abar[t] reshaped to {reshaped}, so that it broadcasts over each sample?"
+        return _not_yet(message, tried)
     return _report(True, f"loss = mean (noise - eps_theta(x_t, t))^2 = {expected.item():.4f} on the check's batch.")
 
 
-def check_ddpm_step(function):
+def check_ddpm_step(function, data_shape=(1, 8, 8)):
     """Check ``function(x_t, t, eps_hat, noise, betas, alphas_cumprod)`` -> x_{t-1}, one DDPM step
     (Ho et al. 2020, Algorithm 2) for one int t:
     x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_hat) / sqrt(alpha_t) + sigma_t noise,
-    sigma_t^2 = beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, and no noise at t = 0."""
+    sigma_t^2 = beta-tilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, and no noise at t = 0.
+    data_shape: the shape of one sample, (1, 8, 8) for images (notebook 4), (2,) for points (notebook 3)."""
 
     schedule = NoiseSchedule("linear", 1000)
     betas = schedule.betas.double()
     abar = torch.cumprod(1 - betas, 0)
     generator = torch.Generator().manual_seed(2)
     for t in [999, 500, 10, 0]:
-        x_t, eps_hat, noise = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(3))
+        x_t, eps_hat, noise = (torch.randn(4, *data_shape, generator=generator, dtype=torch.float64) for _ in range(3))
+        tried = (f"x_t, eps_hat and noise of shape {tuple(x_t.shape)} (float64, from N(0, 1)), t = {t} (an int), "
+                 "and betas and alphas_cumprod (1000,) of NoiseSchedule('linear', 1000)")
         got, error = _call(function, x_t.clone(), t, eps_hat.clone(), noise.clone(), betas.clone(), abar.clone())
         if error:
-            return _report(False, f"at t={t}: {error}")
+            return _not_yet(f"at t={t}: {error}", tried)
         expected, x0_hat = ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=noise)
         abar_prev = abar[t - 1].item() if t > 0 else 1.0
         alpha, beta, a = 1 - betas[t].item(), betas[t].item(), abar[t].item()
@@ -87,7 +98,7 @@ def check_ddpm_step(function):
                              "entry (Python wraps around): alpha-bar before the first step is 1, so add no noise at t = 0."))
         ok, message = compare(got, expected, f"x_(t-1) at t={t}", index_name="sample", hints=hints)
         if not ok:
-            return _report(False, message)
+            return _not_yet(message, tried)
     return _report(True, "one DDPM step: the posterior mean from eps_hat, plus sigma_t z (none at t = 0).")
 
 
@@ -105,8 +116,10 @@ def check_ddim_step(function):
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
         got, error = _call(function, x_t.clone(), eps_hat.clone(), a, a_prev, eta, noise.clone())
         where = f"t={t} -> {t_prev}, eta={eta}"
+        tried = (f"x_t, eps_hat and noise of shape (4, 1, 8, 8) (float64, from N(0, 1)), abar_t = {a:.6g}, "
+                 f"abar_prev = {a_prev:.6g} (NoiseSchedule('cosine', 1000) at {t} and {t_prev}) and eta = {eta}")
         if error:
-            return _report(False, f"at {where}: {error}")
+            return _not_yet(f"at {where}: {error}", tried)
         expected, x0_hat = ddim_step(schedule, x_t, t, t_prev, eps_hat, eta=eta, noise=noise)
         sigma = eta * math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
         hints = [(x0_hat, "that is x0_hat: DDIM moves to x_{t_prev}, sqrt(abar_prev) x0_hat plus the direction to x_t."),
@@ -130,6 +143,6 @@ def check_ddim_step(function):
                           + sigma_short * noise, "sigma has two factors (eq. 16): also multiply by sqrt(1 - abar_t / abar_prev)."))
         ok, message = compare(got, expected, f"x_prev at {where}", index_name="sample", hints=hints)
         if not ok:
-            return _report(False, message)
+            return _not_yet(message, tried)
     return _report(True, "one DDIM step: predicted x0, the direction pointing to x_t, and sigma z; "
                          "eta = 0 deterministic, eta = 1 DDPM's variance.")
