@@ -337,3 +337,19 @@ def test_the_loss_and_step_checks_take_points_as_notebook_3_does(capsys):
     ok, out = run(functools.partial(exercises.check_training_loss, data_shape=(2,)),
                   functools.partial(points_loss, reshape=False), capsys)
     assert not ok and "(B, 1)" in out, out
+
+
+@pytest.mark.parametrize("check, answer, words", [
+    (functools.partial(exercises.check_training_loss, data_shape=(2,)),
+     lambda model, x0, t, noise, abar: 2 * points_loss(model, x0, t, noise, abar), "average over the values too"),
+    (functools.partial(exercises.check_ddpm_step, data_shape=(2,)),
+     lambda x_t, t, eps_hat, noise, betas, abar: points_ddpm_step(x_t, t, eps_hat, 0 * noise, betas, abar),
+     "also adds fresh noise sigma_t z"),
+    (functools.partial(exercises.check_ddpm_step, data_shape=(2,)),
+     lambda x_t, t, eps_hat, noise, betas, abar: points_ddpm_step(x_t, t, eps_hat, noise, betas, abar)
+     + (x_t - betas[t] / (1 - abar[t]).sqrt() * eps_hat) * (1 / (1 - betas[t]) - 1 / (1 - betas[t]).sqrt()),
+     "not by alpha_t"),
+])
+def test_the_mistakes_a_newcomer_made_get_their_own_hint(check, answer, words, capsys):
+    ok, out = run(check, answer, capsys)
+    assert not ok and words in out, out

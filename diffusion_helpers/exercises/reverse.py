@@ -48,11 +48,14 @@ def check_training_loss(function, data_shape=(1, 8, 8)):
              (mse(noise, model(a_before.sqrt() * x0 + (1 - a_before).sqrt() * noise, t)),
               "you used alphas_cumprod[t - 1]: index t already holds alpha-bar of step t (0-based)."),
              ((noise - model(x_t, t)).square().sum().reshape(1), "that is the sum of squares: take the mean (as F.mse_loss does)."),
-             (mse(noise, model(x_t, t)).sqrt(), "no square root at the end: the loss is the mean squared error.")]
+             (mse(noise, model(x_t, t)).sqrt(), "no square root at the end: the loss is the mean squared error."),
+             ((noise - model(x_t, t)).square().flatten(1).sum(1).mean().reshape(1),
+              "you summed over each sample's values and averaged over the batch: average over the values too "
+              "(one .mean() over everything), as the loss's 1/D says.")]
     expected = diffusion_loss(model, schedule, x0, t, noise).double().reshape(1)
     if got.numel() == x0.numel():
         return _not_yet("you returned the squared error of every value: average them into one number (.mean()).", tried)
-    ok, message = compare(got.reshape(-1), expected, "your loss", hints=hints)
+    ok, message = compare(got.reshape(-1), expected, "your loss", index_name="position", hints=hints)
     if not ok:
         if got.numel() != 1 and "size of tensor" not in message:
             message += f" Hint: is abar[t] reshaped to {reshaped}, so that it broadcasts over each sample?"
@@ -91,7 +94,11 @@ def check_ddpm_step(function, data_shape=(1, 8, 8)):
                   "divide by sqrt(alpha_t) = sqrt(1 - beta_t), one step's alpha, not by sqrt(alpha-bar_t)."),
                  ((x_t - beta / (1 - a) * eps_hat) / alpha**0.5 + variance**0.5 * noise,
                   "the noise coefficient is beta_t / sqrt(1 - abar_t): you forgot the square root."),
-                 (x0_hat, "that is x0_hat, the model's guess of the clean image: take one small step towards it instead.")]
+                 (x0_hat, "that is x0_hat, the model's guess of the clean image: take one small step towards it instead."),
+                 (mean, "the mean is right, but the step also adds fresh noise sigma_t z, sigma_t = sqrt(beta-tilde_t) "
+                  "(except at t = 0)."),
+                 ((x_t - beta / (1 - a) ** 0.5 * eps_hat) / alpha + variance**0.5 * noise,
+                  "divide the mean by sqrt(alpha_t), not by alpha_t.")]
         if t == 0:  # abar[t - 1] is abar[-1] in Python: the last entry, not "before the first step"
             wrapped = ((1 - abar[-1].item()) / (1 - a) * beta) ** 0.5
             hints.insert(0, (mean + wrapped * noise, "at t = 0, alphas_cumprod[t - 1] is alphas_cumprod[-1], the last "
