@@ -1,0 +1,93 @@
+"""The classroom paths: one address for every badge and install cell, and the Colab setup cell."""
+import glob
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import types
+
+import nbformat
+import pytest
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
+spec = importlib.util.spec_from_file_location("set_address", os.path.join(ROOT, "tools", "set_address.py"))
+set_address = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(set_address)
+
+
+def setup_cell(path):
+    return next(cell for cell in nbformat.read(path, 4).cells if cell.cell_type == "code").source
+
+
+def test_every_badge_install_cell_and_readme_link_agrees_with_pyproject():
+    address = set_address.read_address(ROOT)
+    assert set_address.planned_changes(ROOT) == {}, "run `python tools/set_address.py`"
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    for path in NOTEBOOKS:
+        name = os.path.basename(path)
+        colab, binder = set_address.links(address, name)
+        first = nbformat.read(path, 4).cells[0].source
+        assert first.startswith("[![Open in Colab]") and colab in first and binder in first
+        assert f'REPOSITORY = "{address}"' in setup_cell(path)
+        assert colab in readme and binder in readme, f"the README's table lacks the links of {name}"
+
+
+def test_one_command_moves_every_address_to_a_fork(tmp_path):
+    for part in ("notebooks", "tools"):
+        shutil.copytree(os.path.join(ROOT, part), tmp_path / part)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(ROOT, name), tmp_path / name)
+    pyproject = (tmp_path / "pyproject.toml").read_text()
+    old = set_address.read_address(ROOT)
+    (tmp_path / "pyproject.toml").write_text(pyproject.replace(old, "https://github.com/a-teacher/my-course"))
+    run = [sys.executable, str(tmp_path / "tools" / "set_address.py"), "--root", str(tmp_path)]
+    assert subprocess.run(run + ["--check"], capture_output=True).returncode == 1
+    subprocess.run(run, check=True, capture_output=True)
+    assert subprocess.run(run + ["--check"], capture_output=True).returncode == 0
+    owner_name = old.removeprefix("https://github.com/")
+    for path in [*glob.glob(str(tmp_path / "notebooks" / "*.ipynb")), str(tmp_path / "README.md")]:
+        text = open(path, encoding="utf-8").read()
+        assert owner_name not in text and "a-teacher/my-course" in text, path
+
+
+def test_a_bad_address_is_refused(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project.urls]\nRepository = "https://gitlab.com/x/y"\n')
+    with pytest.raises(SystemExit, match="GitHub address"):
+        set_address.read_address(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(SystemExit, match=r"\[project.urls\] Repository"):
+        set_address.read_address(tmp_path)
+
+
+def run_setup_cell(path, monkeypatch, on_colab):
+    """Run a notebook's setup cell as Colab would (a stand-in google.colab module, pip recorded,
+    not run) or as anywhere else; return (pip commands, widget manager turned on?, namespace)."""
+    commands, widget_manager = [], []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: commands.append(command))
+    if on_colab:
+        colab = types.ModuleType("google.colab")
+        colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: widget_manager.append(True))
+        monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+        monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setenv("DIFFUSION_QUICK", "1")
+    namespace = {}
+    exec(compile(setup_cell(path), path, "exec"), namespace)
+    return commands, bool(widget_manager), namespace
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_on_colab_the_setup_cell_installs_the_package_and_keeps_colabs_torch(path, monkeypatch):
+    commands, widget_manager, namespace = run_setup_cell(path, monkeypatch, on_colab=True)
+    address = set_address.read_address(ROOT)
+    assert commands == [[sys.executable, "-m", "pip", "install", "--quiet", f"diffusion-helpers @ git+{address}"]]
+    assert not any(word in " ".join(commands[0]) for word in ("torch", "--upgrade", "-U", "--force-reinstall"))
+    assert widget_manager, "Colab needs its custom widget manager for ipywidgets 8"
+    assert namespace["device"].type in ("cuda", "mps", "cpu")  # dh.setup picks the GPU when there is one
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=os.path.basename)
+def test_elsewhere_the_setup_cell_installs_nothing(path, monkeypatch):
+    commands, widget_manager, _ = run_setup_cell(path, monkeypatch, on_colab=False)
+    assert commands == [] and not widget_manager

@@ -1,0 +1,107 @@
+"""Write the series' address into every place that needs it, from the one place it lives:
+pyproject.toml, ``[project.urls] Repository``.
+
+    python tools/set_address.py          # rewrite the badges and install cells from pyproject.toml
+    python tools/set_address.py --check  # change nothing; list what disagrees, exit 1 if anything does
+
+It keeps in step: each notebook's Colab and Binder badges (first line of its first cell), the
+``REPOSITORY = "..."`` line of its setup cell (what Colab installs the package from), and the
+README's Colab and Binder links. Publishing a fork: change ``Repository`` in pyproject.toml, run
+this, commit. Notebooks are read and written as JSON text, so nothing but the addresses changes.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+
+
+def read_address(root=ROOT):
+    """The Repository entry of pyproject.toml's [project.urls], e.g. https://github.com/owner/name."""
+    with open(os.path.join(root, "pyproject.toml"), encoding="utf-8") as file:
+        text = file.read()
+    section = re.search(r"^\[project\.urls\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    match = section and re.search(r'^Repository\s*=\s*"([^"]+)"', section.group(1), re.M)
+    if not match:
+        raise SystemExit('pyproject.toml needs [project.urls] Repository = "https://github.com/OWNER/NAME"')
+    address = match.group(1).rstrip("/")
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", address):
+        raise SystemExit(f"Repository must be a GitHub address https://github.com/OWNER/NAME, got {address!r}")
+    return address
+
+
+def links(address, notebook):
+    """(Colab link, Binder link) that open ``notebook`` (a file name in notebooks/)."""
+    owner_name = address.removeprefix("https://github.com/")
+    return (f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/{notebook}",
+            f"https://mybinder.org/v2/gh/{owner_name}/main?labpath=notebooks%2F{notebook}")
+
+
+def badge_line(address, notebook):
+    colab, binder = links(address, notebook)
+    return f"[![Open in Colab]({COLAB_BADGE})]({colab}) [![Open in Binder]({BINDER_BADGE})]({binder})"
+
+
+def with_address(text, address):
+    """``text`` with every Colab link, Binder link and REPOSITORY line pointing at ``address``."""
+    owner_name = address.removeprefix("https://github.com/")
+    text = re.sub(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/",
+                  f"https://colab.research.google.com/github/{owner_name}/blob/main/", text)
+    text = re.sub(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main",
+                  f"https://mybinder.org/v2/gh/{owner_name}/main", text)
+    return re.sub(r'REPOSITORY = "[^"]*"', f'REPOSITORY = "{address}"', text)
+
+
+def updated_notebook(path, address):
+    """The notebook's JSON text with its badges (added if missing) and setup cell at ``address``."""
+    with open(path, encoding="utf-8") as file:
+        notebook = json.load(file)
+    first = notebook["cells"][0]
+    source = "".join(first["source"])
+    line = badge_line(address, os.path.basename(path))
+    source = line + source[source.index("\n"):] if source.startswith("[![Open in Colab]") else f"{line}\n\n{source}"
+    first["source"] = source.splitlines(keepends=True)
+    for cell in notebook["cells"]:
+        cell["source"] = with_address("".join(cell["source"]), address).splitlines(keepends=True)
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def planned_changes(root=ROOT):
+    """{path: new text} for every file whose text would change."""
+    address = read_address(root)
+    changes = {}
+    for path in sorted(glob.glob(os.path.join(root, "notebooks", "*.ipynb"))):
+        new = updated_notebook(path, address)
+        with open(path, encoding="utf-8") as file:
+            if file.read() != new:
+                changes[path] = new
+    readme = os.path.join(root, "README.md")
+    with open(readme, encoding="utf-8") as file:
+        text = file.read()
+    if with_address(text, address) != text:
+        changes[readme] = with_address(text, address)
+    return changes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if any file disagrees")
+    parser.add_argument("--root", default=ROOT, help="the series' folder (default: this checkout)")
+    args = parser.parse_args()
+    changes = planned_changes(args.root)
+    for path, text in changes.items():
+        print(("disagrees: " if args.check else "updated: ") + os.path.relpath(path, args.root))
+        if not args.check:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text)
+    print(f"address {read_address(args.root)}: {len(changes)} file(s) {'disagree' if args.check else 'updated'}")
+    sys.exit(1 if args.check and changes else 0)
+
+
+if __name__ == "__main__":
+    main()
