@@ -1,11 +1,12 @@
 # The two commands of the README:
 #   make lab    set everything up and open the series in JupyterLab
 #   make test   set everything up and run every test (unit tests + every notebook via nbval)
+# and for readers and lectures: make site, make slides (PRESENTER=1 for a lecture hall)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: lab test setup strip
+.PHONY: lab test setup strip site slides
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,12 @@ lab: setup
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"
 	DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
+
+# the series without a kernel (notebooks run in quick mode): build/site/index.html, build/slides/
+site: setup
+	$(BIN)/python tools/export.py site
+slides: setup
+	$(BIN)/python tools/export.py slides $(if $(PRESENTER),--presenter,)
 
 # strip outputs from the notebooks before a commit (the test command refuses notebooks with outputs)
 strip: $(BIN)/python

@@ -20,7 +20,7 @@ from .latents import ddim_invert, slerp
 from .metrics import class_diversity, digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
-from .runtime import pick_device, quick_mode, seed_everything, setup
+from .runtime import pick_device, presenter_mode, quick_mode, seed_everything, setup
 from .sampling import (SPACINGS, SamplerState, ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps,
                        make_timesteps)
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas

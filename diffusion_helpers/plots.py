@@ -13,6 +13,10 @@ from ._checks import check_image_range
 from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
 
 READABLE = {"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90}  # applied by dh.setup()
+# presenter mode (DIFFUSION_PRESENTER=1): read from the back of a lecture hall
+PRESENTER = {"font.size": 17, "axes.titlesize": 19, "axes.labelsize": 17, "xtick.labelsize": 15,
+             "ytick.labelsize": 15, "legend.fontsize": 15, "figure.titlesize": 20, "figure.dpi": 130,
+             "lines.linewidth": 2.5}
 
 
 def to_numpy_image(image):

@@ -1,0 +1,61 @@
+"""The series without a kernel: slide metadata in every notebook, a static site and slides."""
+import glob
+import importlib.util
+import os
+import re
+
+import matplotlib.pyplot as plt
+import nbformat
+import pytest
+
+import diffusion_helpers as dh
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+spec = importlib.util.spec_from_file_location("export", os.path.join(ROOT, "tools", "export.py"))
+export = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(export)
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb"))), ids=os.path.basename)
+def test_every_notebook_carries_its_slide_metadata(path):
+    notebook = nbformat.read(path, 4)
+    written = [cell.metadata.get("slideshow", {}).get("slide_type") for cell in notebook.cells]
+    expected = [cell.metadata["slideshow"]["slide_type"] for cell in export.tagged(nbformat.read(path, 4)).cells]
+    assert written == expected, "run `python tools/export.py tag`"
+    assert written[0] == "slide" and written.count("skip") == 1 and written.count("slide") >= 6
+    setup = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert setup.metadata["slideshow"]["slide_type"] == "skip" and "dh.setup" in setup.source
+
+
+def test_presenter_mode_enlarges_every_figure():
+    with plt.rc_context():
+        os.environ["DIFFUSION_PRESENTER"] = "1"
+        try:
+            dh.setup(verbose=False)
+            assert plt.rcParams["font.size"] == dh.plots.PRESENTER["font.size"] > dh.plots.READABLE["font.size"]
+            assert plt.rcParams["figure.dpi"] > dh.plots.READABLE["figure.dpi"]
+        finally:
+            del os.environ["DIFFUSION_PRESENTER"]
+        dh.setup(verbose=False)
+        assert plt.rcParams["font.size"] == dh.plots.READABLE["font.size"]
+
+
+def test_site_and_presenter_slides_of_notebook_1(tmp_path):
+    """Notebook 1 run once in quick mode, presenter on; its page and its slides show every figure,
+    the slides skip the setup cell, and the index links the page with the README's description."""
+    name = "01_noise_schedules"
+    executed = export.execute(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), presenter=True)
+    figures = sum("image/png" in output.get("data", {}) for cell in executed.cells for output in cell.get("outputs", []))
+    errors = [output for cell in executed.cells for output in cell.get("outputs", []) if output.output_type == "error"]
+    assert figures >= 5 and not errors
+    index = export.write_site({name: executed}, tmp_path / "site")
+    page = (tmp_path / "site" / f"{name}.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png") >= figures
+    index_text = open(index, encoding="utf-8").read()
+    assert f'href="{name}.html"' in index_text and "1. Noise schedules" in index_text
+    assert export.readme_rows()[name][0] in index_text
+    [slides_path] = export.write_slides({name: executed}, tmp_path / "slides", presenter=True)
+    slides = open(slides_path, encoding="utf-8").read()
+    assert slides.count("data:image/png") >= figures and export.PRESENTER_CSS in slides
+    assert "REPOSITORY" not in slides, "the setup cell is skipped in the slides"
+    assert len(re.findall(r"<section", slides)) >= 6

@@ -1,0 +1,168 @@
+"""The series for readers without a kernel: a static site, or reveal.js slides for a lecture.
+
+    python tools/export.py site                 # build/site/index.html and one page a notebook
+    python tools/export.py slides               # build/slides/<notebook>.slides.html
+    python tools/export.py slides --presenter   # the same, sized for a lecture hall
+    python tools/export.py tag                  # write each cell's slide metadata (see slide_type)
+
+The notebooks run first, in quick mode (DIFFUSION_QUICK=1; --full for the real thing, slower),
+so every page shows every figure: each widget draws its static figure when it is made. Images are
+embedded, so a page is one self-contained file. --presenter sets DIFFUSION_PRESENTER=1 while the
+notebooks run (``dh.setup`` then draws larger fonts and figures) and enlarges the slides' text.
+The slides load reveal.js, and the pages MathJax, from their CDNs when opened (online); for an
+offline lecture, --reveal-prefix points the slides at a local copy of reveal.js (e.g. from
+`npm install reveal.js`). ``make site`` and ``make slides`` run these commands.
+"""
+import argparse
+import glob
+import html
+import os
+import re
+
+import nbformat
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
+PRESENTER_CSS = "<style>.reveal { font-size: 170%; } .reveal .jp-OutputArea-output img { max-height: 70vh; }</style>"
+
+
+def slide_type(cell, is_setup):
+    """Where a cell goes in the slides: the setup cell is skipped; a cell with a title ("# ") or a
+    section heading ("## ") starts a slide; one that opens with a "your turn" or "### " heading
+    starts a sub-slide; every other cell follows on the slide before it ("-"). Hidden solutions
+    stay folded (<details>) on their slide."""
+    if is_setup:
+        return "skip"
+    if cell.cell_type != "markdown":
+        return "-"
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    if any(line.startswith(("# ", "## ")) for line in lines):
+        return "slide"
+    if lines and lines[0].startswith(("### ", "**Your turn")):
+        return "subslide"
+    return "-"
+
+
+def tagged(notebook):
+    """The notebook with every cell's metadata.slideshow.slide_type set by ``slide_type``."""
+    setup = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
+    for index, cell in enumerate(notebook.cells):
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, index == setup)}
+    return notebook
+
+
+def notebook_paths(names=None):
+    paths = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
+    if names:
+        known = {os.path.basename(path)[:-6]: path for path in paths}
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise SystemExit(f"unknown notebook(s) {unknown}; the series has {sorted(known)}")
+        paths = [known[name] for name in names]
+    return paths
+
+
+def execute(path, full=False, presenter=False, timeout=1800):
+    """Run a notebook top to bottom in a fresh kernel (quick mode unless ``full``); return it."""
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    notebook = nbformat.read(path, 4)
+    saved = {name: os.environ.get(name) for name in ("DIFFUSION_QUICK", "DIFFUSION_PRESENTER")}
+    os.environ["DIFFUSION_QUICK"] = "0" if full else "1"
+    os.environ["DIFFUSION_PRESENTER"] = "1" if presenter else "0"
+    try:
+        ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
+            notebook, {"metadata": {"path": os.path.dirname(path)}})
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return tagged(notebook)
+
+
+def readme_rows():
+    """{notebook name: (what you build, run times)} from the README's table: one description for both."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        text = file.read()
+    rows = {}
+    for match in re.finditer(r"^\| \d \| \[`(\w+)`\][^|]*\|[^|]*\| (.*) \| ([^|]*) \|$", text, re.M):
+        rows[match.group(1)] = (match.group(2).replace("\\|", "|"), match.group(3))
+    return rows
+
+
+def write_site(executed, out_dir):
+    """One HTML page a notebook (figures embedded) and index.html linking them in order."""
+    from nbconvert import HTMLExporter
+
+    os.makedirs(out_dir, exist_ok=True)
+    exporter, rows, items = HTMLExporter(template_name="lab"), readme_rows(), []
+    for name, notebook in executed.items():
+        body, _ = exporter.from_notebook_node(notebook)
+        with open(os.path.join(out_dir, f"{name}.html"), "w", encoding="utf-8") as file:
+            file.write(body)
+        title = next(line[2:] for cell in notebook.cells if cell.cell_type == "markdown"
+                     for line in cell.source.splitlines() if line.startswith("# "))
+        what, times = rows.get(name, ("", ""))
+        items.append(f'<li><a href="{name}.html">{html.escape(title)}</a><p>{html.escape(what)}</p>'
+                     f'<p class="time">quick / full run on a 2-core CPU: {html.escape(times)}</p></li>')
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Diffusion models, from noise schedules to "
+            "classifier-free guidance</title><style>body{font-family:sans-serif;max-width:52em;margin:2em auto;"
+            "line-height:1.5} li{margin-bottom:1.2em} .time{color:#666;font-size:90%}</style></head><body>"
+            "<h1>Diffusion models, from noise schedules to classifier-free guidance</h1>"
+            "<p>The series as run in quick mode, every figure included; read it in order. To run it yourself, "
+            "see the README.</p><ol>" + "".join(items) + "</ol></body></html>")
+    with open(os.path.join(out_dir, "index.html"), "w", encoding="utf-8") as file:
+        file.write(page)
+    return os.path.join(out_dir, "index.html")
+
+
+def write_slides(executed, out_dir, presenter=False, reveal_prefix=None):
+    """reveal.js slides of each notebook, following its cells' slide metadata."""
+    from nbconvert import SlidesExporter
+
+    os.makedirs(out_dir, exist_ok=True)
+    exporter = SlidesExporter(reveal_scroll=True, reveal_transition="none")
+    if reveal_prefix:
+        exporter.reveal_url_prefix = reveal_prefix
+    paths = []
+    for name, notebook in executed.items():
+        body, _ = exporter.from_notebook_node(notebook)
+        if presenter:
+            body = body.replace("</head>", PRESENTER_CSS + "</head>", 1)
+        paths.append(os.path.join(out_dir, f"{name}.slides.html"))
+        with open(paths[-1], "w", encoding="utf-8") as file:
+            file.write(body)
+    return paths
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["site", "slides", "tag"])
+    parser.add_argument("--notebooks", nargs="*", help="names such as 01_noise_schedules (default: all six)")
+    parser.add_argument("--full", action="store_true", help="run in full mode (the stated times; slow)")
+    parser.add_argument("--presenter", action="store_true", help="fonts and figures for a lecture hall")
+    parser.add_argument("--out", default=None, help="output folder (default build/site or build/slides)")
+    parser.add_argument("--reveal-prefix", default=None, help="where reveal.js lives (default: its CDN)")
+    args = parser.parse_args()
+    paths = notebook_paths(args.notebooks)
+    if args.what == "tag":
+        for path in paths:
+            nbformat.write(tagged(nbformat.read(path, 4)), path)
+        print(f"slide metadata written into {len(paths)} notebook(s)")
+        return
+    executed = {}
+    for path in paths:
+        print(f"running {os.path.basename(path)} ({'full' if args.full else 'quick'} mode) ...", flush=True)
+        executed[os.path.basename(path)[:-6]] = execute(path, args.full, args.presenter and args.what == "slides")
+    out = args.out or os.path.join(ROOT, "build", args.what)
+    if args.what == "site":
+        print(f"wrote {write_site(executed, out)}")
+    else:
+        for path in write_slides(executed, out, args.presenter, args.reveal_prefix):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
