@@ -20,6 +20,10 @@ lab: setup
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"
+	@# the browser test drives Debian's chromium (Playwright's own browser downloads are not needed)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+		  echo "note: chromium could not be installed (apt-get needs root); the browser test will be skipped"; }
 	DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
 
 # the series without a kernel (notebooks run in quick mode): build/site/index.html, build/slides/
