@@ -91,3 +91,21 @@ def test_on_colab_the_setup_cell_installs_the_package_and_keeps_colabs_torch(pat
 def test_elsewhere_the_setup_cell_installs_nothing(path, monkeypatch):
     commands, widget_manager, _ = run_setup_cell(path, monkeypatch, on_colab=False)
     assert commands == [] and not widget_manager
+
+
+def test_binder_takes_cpu_torch_and_the_series_requirements():
+    lines = open(os.path.join(ROOT, "binder", "requirements.txt"), encoding="utf-8").read().splitlines()
+    entries = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert entries == ["--extra-index-url https://download.pytorch.org/whl/cpu", "-r ../requirements.txt"]
+    series = open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8").read().splitlines()
+    assert "-e ." in series and any(line.startswith("torch>=") for line in series)
+
+
+def test_binder_post_build_prepares_the_first_cell():
+    """postBuild runs as Binder runs it (bash, the environment's python first on PATH)."""
+    path = os.path.join(ROOT, "binder", "postBuild")
+    assert os.access(path, os.X_OK), "Binder runs postBuild only when it is executable"
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    result = subprocess.run(["bash", path], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "postBuild: diffusion_helpers" in result.stdout and "ready" in result.stdout
