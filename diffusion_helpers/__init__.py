@@ -26,4 +26,5 @@ from .sampling import (SPACINGS, SamplerState, ddim_sample, ddim_step, ddim_step
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
 from .solvers import dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_steps
 from . import exercises, plots, widgets
-from .training import TrainConfig, TrainResult, TrainState, diffusion_loss, train, train_steps
+from .losses import diffusion_loss
+from .training import TrainConfig, TrainResult, TrainState, train, train_steps

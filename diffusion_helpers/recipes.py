@@ -24,7 +24,8 @@ from .pretrained import WEIGHTS_DIR, file_sha256, load_checkpoint, load_pretrain
 from .runtime import pick_device, seed_everything
 from .sampling import ddim_sample
 from .schedules import NoiseSchedule
-from .training import LOSS_WEIGHTINGS, LR_SCHEDULES, TrainConfig, diffusion_loss, train
+from .losses import LOSS_WEIGHTINGS, diffusion_loss
+from .training import LR_SCHEDULES, TrainConfig, train
 
 # The U-Net both checkpoints start from: pixel-unshuffle to 14x14 (32 channels), then 7x7 (64 channels)
 # with attention; about 0.65M parameters, sized so that DDIM-50 on 64 digits runs in seconds on a CPU.

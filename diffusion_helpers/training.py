@@ -1,9 +1,7 @@
-"""One loss and one training loop for every notebook: the simple DDPM loss (Ho et al. 2020, eq. 14).
+"""One training loop for every notebook: it minimises ``diffusion_loss`` (losses.py), the simple
+DDPM loss (Ho et al. 2020, eq. 14), with AdamW, an EMA of the weights and a budget.
 
-    L = E_{x_0, t, eps} || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2
-
-``diffusion_loss`` computes it for one batch; ``train_steps`` yields after every optimiser step
-(for live plots); ``train`` runs it to the end.
+``train_steps`` yields after every optimiser step (for live plots); ``train`` runs it to the end.
 """
 import copy
 import math
@@ -15,14 +13,14 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import (NULL_LABEL, check_choice, check_float_tensor, check_image_range, check_input_matches, check_int,
-                      check_labels, check_model, check_number, check_timesteps)
-from .guidance import check_prediction_shape, model_num_classes
+                      check_labels, check_model, check_number)
+from .guidance import model_num_classes
+from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
 from .runtime import pick_device
 from .schedules import NoiseSchedule
 
 
 LR_SCHEDULES = ("constant", "cosine")
-LOSS_WEIGHTINGS = ("uniform", "min_snr")
 
 
 @dataclass
@@ -105,47 +103,6 @@ class TrainResult:
         return sum(tail) / max(len(tail), 1)
 
 
-REDUCTIONS = ("mean", "none")
-
-
-def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator=None, reduction="mean"):
-    """The simple DDPM loss (Ho et al. 2020, eq. 14), the one loss every training run uses:
-
-        L = || eps - eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) ||^2,
-        t ~ Uniform{0, ..., T-1},  eps ~ N(0, I),
-
-    averaged over the values of each sample (and over the batch, with reduction="mean").
-
-    Args:
-        model: model(x_t, t) -> eps, or model(x_t, t, y) when y is given.
-        schedule: the NoiseSchedule of the forward process.
-        x0: clean data (B, ...): images in [-1, 1] (B, C, H, W), or points (B, D).
-        t: timesteps (B,) or one int in [0, T); drawn uniformly if None.
-        noise: eps, shaped like x0; drawn from N(0, I) if None.
-        y: class labels (B,) (NULL_LABEL for "no class" in a row), or None.
-        generator: the torch.Generator that draws t and noise when they are not given.
-        reduction: "mean" for one number, "none" for the loss of each sample, (B,).
-    Returns a 0-d tensor, or (B,).
-    """
-    check_float_tensor("x0", x0)
-    check_choice("reduction", reduction, REDUCTIONS)
-    draw_on = generator.device if generator is not None else x0.device
-    if t is None:
-        t = torch.randint(schedule.num_timesteps, (x0.shape[0],), generator=generator, device=draw_on)
-    t = check_timesteps(t, x0.shape[0], schedule.num_timesteps, device=x0.device)
-    if noise is None:
-        noise = torch.randn(x0.shape, generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
-    x_t, noise = schedule.q_sample(x0, t, noise)
-    prediction = check_prediction_shape(model(x_t, t) if y is None else model(x_t, t, y), x_t)
-    per_sample = (prediction.float() - noise.float()).square().flatten(1).mean(1)
-    if reduction == "mean":
-        return per_sample.mean()
-    elif reduction == "none":
-        return per_sample
-    else:
-        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
-
-
 def _check_data(data, labels, model):
     check_model("model", model)
     if not isinstance(model, torch.nn.Module):
@@ -187,20 +144,6 @@ def learning_rate(config, step, seconds):
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {config.lr_schedule!r}")
 
 
-def loss_weights(config, schedule, t):
-    """The weight of each sample's loss, (B,) for timesteps t (B,): 1 for "uniform"; for "min_snr"
-    (Hang et al. 2023, eq. 8 for noise prediction) w_t = min(SNR_t, gamma) / SNR_t, which lowers
-    the weight of the nearly clean timesteps (SNR_t > gamma) so that training spends more of its
-    effort on the noisy ones that decide a sample's overall shape."""
-    if config.loss_weighting == "uniform":
-        return torch.ones(t.shape, device=t.device)
-    elif config.loss_weighting == "min_snr":
-        snr = schedule.snr()[t]
-        return snr.clamp(max=config.min_snr_gamma) / snr
-    else:
-        raise ValueError(f"loss_weighting must be one of {LOSS_WEIGHTINGS}, got {config.loss_weighting!r}")
-
-
 DIVERGENCE_FACTOR = 100  # a loss this many times the first step's means the training diverges
 
 
@@ -209,7 +152,7 @@ def warn_if_diverging(losses, lr):
     update): a learning rate too high makes the loss climb to 1e8 and beyond, still finite.
     Returns True when it warned; the loop then stops asking."""
     start = losses[0]
-    if len(losses) < 2 or losses[-1] <= DIVERGENCE_FACTOR * start:
+    if len(losses) < 2 or start <= 0 or losses[-1] <= DIVERGENCE_FACTOR * start:
         return False
     warnings.warn(f"the training loss rose from {start:.3g} (first step) to {losses[-1]:.3g} at step "
                   f"{len(losses)}: the training diverges; lower the learning rate (lr = {lr:.3g}; try 1e-3) or "

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import diffusion_helpers as dh
-from diffusion_helpers.training import learning_rate, loss_weights
+from diffusion_helpers.losses import loss_weights
+from diffusion_helpers.training import learning_rate
 
 
 def evaluation_loss(model, schedule, points, seed=0, n=20_000):

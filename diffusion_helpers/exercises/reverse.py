@@ -5,7 +5,7 @@ import torch
 
 from ..sampling import ddim_step, ddpm_step
 from ..schedules import NoiseSchedule
-from ..training import diffusion_loss
+from ..losses import diffusion_loss
 from ._core import _call, _not_yet, _report, broadcast_shape, compare
 
 
