@@ -57,27 +57,50 @@ def lab(tmp_path_factory):
     server.wait(timeout=30)
 
 
-def run_all_cells(page, timeout_s):
-    """Run every cell through JupyterLab's own command; wait until no cell is queued or running."""
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=60_000)
-    page.wait_for_function("!document.querySelector('.jp-Notebook-ExecutionIndicator')"
-                           " || document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')"
-                           " || true", timeout=60_000)
-    page.wait_for_timeout(3000)  # the kernel connects
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_timeout(2000)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        prompts = page.eval_on_selector_all(".jp-InputPrompt", "nodes => nodes.map(n => n.textContent)")
-        if prompts and not any("*" in prompt for prompt in prompts):
-            return
-        page.wait_for_timeout(1000)
-    pytest.fail(f"the notebook was still running after {timeout_s} s")
+# the notebook panel whose file is `name` (JupyterLab may also restore other tabs)
+PANEL = ("window.jupyterapp && Array.from(window.jupyterapp.shell.widgets('main'))"
+         ".find(w => w.context && w.context.path.endsWith(name))")
+KERNEL_READY = f"""name => {{
+    const panel = {PANEL};
+    const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return Boolean(kernel && kernel.status === 'idle' && panel.content.model && panel.content.model.cells.length > 0);
+}}"""
+RUN_ALL = f"""name => {{
+    const panel = {PANEL};
+    window.jupyterapp.shell.activateById(panel.id);
+    return window.jupyterapp.commands.execute('notebook:run-all-cells');
+}}"""
+ALL_RUN = f"""name => {{
+    const panel = {PANEL};
+    const cells = panel.content.model.cells;
+    for (let i = 0; i < cells.length; i++) {{
+        const cell = cells.get(i);
+        if (cell.type === 'code' && cell.sharedModel.getSource().trim() && cell.executionCount == null) return false;
+    }}
+    return panel.sessionContext.session.kernel.status === 'idle';
+}}"""
+ERRORS = f"""name => {{
+    const cells = {PANEL}.content.model.cells, errors = [];
+    for (let i = 0; i < cells.length; i++) {{
+        const cell = cells.get(i);
+        if (cell.type === 'code') for (const output of cell.outputs.toJSON())
+            if (output.output_type === 'error') errors.push(`cell ${{i}}: ${{output.ename}}: ${{output.evalue}}`);
+    }}
+    return errors;
+}}"""
 
 
-def error_outputs(page):
-    texts = page.eval_on_selector_all(".jp-OutputArea-output", "nodes => nodes.map(n => n.innerText)")
-    return [text[:300] for text in texts if "Traceback (most recent call last)" in text or "Error:" in text.split("\n")[0]]
+def run_all_cells(page, name, timeout_s):
+    """Wait for the kernel, run every cell through JupyterLab's own command, and wait until every
+    code cell has an execution count (read from the notebook's model, not the screen, which JupyterLab
+    renders lazily) and the kernel is idle again."""
+    page.wait_for_function(KERNEL_READY, arg=name, timeout=180_000)
+    page.evaluate(RUN_ALL, name)
+    page.wait_for_function(ALL_RUN, arg=name, timeout=timeout_s * 1000, polling=1000)
+
+
+def error_outputs(page, name):
+    return page.evaluate(ERRORS, name)
 
 
 def figure_after(slider):
@@ -99,9 +122,9 @@ def test_a_student_runs_the_notebook_and_moves_a_slider(lab, name, slider_label,
     with playwright_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/lab/tree/{name}?token={token}")
-        run_all_cells(page, timeout_s=300)
-        assert error_outputs(page) == [], "a cell shows an error"
+        page.goto(f"{url}/lab/workspaces/{name[:2]}/tree/{name}?reset&token={token}")  # a fresh workspace
+        run_all_cells(page, name, timeout_s=300)
+        assert error_outputs(page, name) == [], "a cell shows an error"
         sliders = [handle for handle in page.query_selector_all(".widget-slider")
                    if handle.query_selector(".widget-label") and
                    handle.query_selector(".widget-label").inner_text().strip() == slider_label]
@@ -121,5 +144,5 @@ def test_a_student_runs_the_notebook_and_moves_a_slider(lab, name, slider_label,
             page.wait_for_timeout(500)
         page.screenshot(path=os.path.join(SHOTS, f"{name[:2]}_after.png"))
         assert figure_after(slider) != before, "moving the slider did not redraw the figure"
-        assert error_outputs(page) == []
+        assert error_outputs(page, name) == []
         browser.close()
