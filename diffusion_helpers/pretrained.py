@@ -93,9 +93,10 @@ def load_checkpoint(path, device="cpu"):
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"checkpoint {path} describes a model or schedule that cannot be built: "
                          f"{type(error).__name__}: {error}") from None
-    missing, unexpected = model.state_dict().keys() - state_dict.keys(), state_dict.keys() - model.state_dict().keys()
+    expected = model.state_dict()
+    missing, unexpected = expected.keys() - state_dict.keys(), state_dict.keys() - expected.keys()
     wrong_shapes = [f"{key} {tuple(state_dict[key].shape)} (the model has {tuple(value.shape)})"
-                    for key, value in model.state_dict().items() if key in state_dict and state_dict[key].shape != value.shape]
+                    for key, value in expected.items() if key in state_dict and state_dict[key].shape != value.shape]
     if missing or unexpected or wrong_shapes:
         raise ValueError(f"checkpoint {path} does not fit its {metadata['model_class']}: "
                          + "; ".join(f"{what}: {', '.join(sorted(keys)[:5])}{' ...' if len(keys) > 5 else ''}"

@@ -1,6 +1,8 @@
 """Shared helpers: an exact noise predictor for a labelled mixture of two Gaussians (the one for a
 single Gaussian is dh.GaussianNoisePredictor), and standard errors for statistical checks."""
+import importlib.util
 import math
+import os
 
 import pytest
 import torch
@@ -45,3 +47,12 @@ def two_gaussian_predictor():
 def standard_errors(n, std):
     """Standard errors of the sample mean and the sample standard deviation of n normal draws."""
     return std / math.sqrt(n), std / math.sqrt(2 * (n - 1))
+
+
+def load_tool(name):
+    """A script of tools/ (not a package) imported as a module, e.g. load_tool("export")."""
+    path = os.path.join(os.path.dirname(__file__), "..", "tools", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 """The classroom paths: one address for every badge and install cell, and the Colab setup cell."""
 import glob
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -9,12 +8,11 @@ import types
 
 import nbformat
 import pytest
+from conftest import load_tool
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
-spec = importlib.util.spec_from_file_location("set_address", os.path.join(ROOT, "tools", "set_address.py"))
-set_address = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(set_address)
+set_address = load_tool("set_address")
 
 
 def setup_cell(path):

@@ -1,19 +1,17 @@
 """The series without a kernel: slide metadata in every notebook, a static site and slides."""
 import glob
-import importlib.util
 import os
 import re
 
 import matplotlib.pyplot as plt
 import nbformat
 import pytest
+from conftest import load_tool
 
 import diffusion_helpers as dh
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-spec = importlib.util.spec_from_file_location("export", os.path.join(ROOT, "tools", "export.py"))
-export = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(export)
+export = load_tool("export")
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb"))), ids=os.path.basename)

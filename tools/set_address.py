@@ -35,11 +35,16 @@ def read_address(root=ROOT):
     return address
 
 
+def owner_name(address):
+    """"OWNER/NAME" of a GitHub address."""
+    return address.removeprefix("https://github.com/")
+
+
 def links(address, notebook):
     """(Colab link, Binder link) that open ``notebook`` (a file name in notebooks/)."""
-    owner_name = address.removeprefix("https://github.com/")
-    return (f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/{notebook}",
-            f"https://mybinder.org/v2/gh/{owner_name}/main?labpath=notebooks%2F{notebook}")
+    name = owner_name(address)
+    return (f"https://colab.research.google.com/github/{name}/blob/main/notebooks/{notebook}",
+            f"https://mybinder.org/v2/gh/{name}/main?labpath=notebooks%2F{notebook}")
 
 
 def badge_line(address, notebook):
@@ -49,11 +54,11 @@ def badge_line(address, notebook):
 
 def with_address(text, address):
     """``text`` with every Colab link, Binder link and REPOSITORY line pointing at ``address``."""
-    owner_name = address.removeprefix("https://github.com/")
+    name = owner_name(address)
     text = re.sub(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/",
-                  f"https://colab.research.google.com/github/{owner_name}/blob/main/", text)
+                  f"https://colab.research.google.com/github/{name}/blob/main/", text)
     text = re.sub(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main",
-                  f"https://mybinder.org/v2/gh/{owner_name}/main", text)
+                  f"https://mybinder.org/v2/gh/{name}/main", text)
     return re.sub(r'REPOSITORY = "[^"]*"', f'REPOSITORY = "{address}"', text)
 
 
