@@ -2,12 +2,14 @@
 
     python benchmarks/mnist_benchmark.py                 # shipped weights
     python benchmarks/mnist_benchmark.py --weights runs  # weights from `python -m diffusion_helpers.recipes`
+    python benchmarks/mnist_benchmark.py --candidate runs8/mnist/mnist.pt   # a new "mnist" beside the shipped one
 
 Speed: parameters, forward time for a batch of 64, DDIM-50 and DDPM-1000 time for 64 digits, for
 our U-Net and for seed 001's U-Net (re-implemented in reference_unet.py), and their ratio.
 Quality: the digit classifier's figures for 1,000 samples of each checkpoint (DDIM, 50 steps,
 x0_hat clipped; eta 0 (deterministic) and 1 for "mnist", eta 0 for "mnist-cond"), beside the same
-figures for real digits (the floor).
+figures for real digits (the floor). A ``--candidate`` checkpoint is judged on the same noise as
+"mnist", in the same run, so that the two rows compare without the machine's or the seed's noise.
 """
 import argparse
 import os
@@ -70,6 +72,7 @@ def main():
     parser.add_argument("--weights", default=None, help="folder of recipe runs instead of the shipped weights")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--candidate", default=None, help='an "mnist" checkpoint to judge beside the shipped one')
     parser.add_argument("--full-ddpm", action="store_true", help="time all 1000 DDPM steps (slow for the reference)")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -96,8 +99,12 @@ def main():
 
     print(f"{'samples (DDIM-50, ' + str(n) + ' each)':<34}{'confident':>11}{'entropy':>9}{'accuracy':>10}{'Frechet':>10}")
     quality_row("real held-out digits (floor)", judge(real[:n], real_labels[:n]))
+    candidates = [("mnist", model, schedule)]
+    if args.candidate:
+        candidates.append(("candidate", *dh.load_checkpoint(args.candidate)[:2]))
     for eta in (0.0, 1.0):
-        quality_row(f"mnist, eta {eta:g}", judge(samples(model, schedule, n, eta=eta)))
+        for name, unet, unet_schedule in candidates:
+            quality_row(f"{name}, eta {eta:g}", judge(samples(unet, unet_schedule, n, eta=eta)))
     conditional, schedule = load("mnist-cond", args.weights)
     asked = torch.arange(n) % 10
     for scale in (1.0, 3.0, 5.0):
