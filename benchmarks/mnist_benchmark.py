@@ -2,13 +2,13 @@
 
     python benchmarks/mnist_benchmark.py                 # shipped weights
     python benchmarks/mnist_benchmark.py --weights runs  # weights from `python -m diffusion_helpers.recipes`
-    python benchmarks/mnist_benchmark.py --candidate runs8/mnist/mnist.pt   # a new "mnist" beside the shipped one
+    python benchmarks/mnist_benchmark.py --candidate runs/mnist/mnist.pt    # a new "mnist" beside the shipped one
 
 Speed: parameters, forward time for a batch of 64, DDIM-50 and DDPM-1000 time for 64 digits, for
 our U-Net and for seed 001's U-Net (re-implemented in reference_unet.py), and their ratio.
 Quality: the digit classifier's figures for 1,000 samples of each checkpoint (DDIM, 50 steps,
 x0_hat clipped; eta 0 (deterministic) and 1 for "mnist", eta 0 for "mnist-cond"), beside the same
-figures for real digits (the floor). A ``--candidate`` checkpoint is judged on the same noise as
+figures for real digits (the floor). A ``--candidate`` checkpoint is timed, and judged on the same noise as
 "mnist", in the same run, so that the two rows compare without the machine's or the seed's noise.
 """
 import argparse
@@ -24,10 +24,24 @@ from reference_unet import ReferenceUNet  # noqa: E402
 from unet_speed import median_seconds as seconds  # noqa: E402
 
 
-def load(name, weights):
-    if weights is None:
+def load(name, weights=None, path=None, option="--weights"):
+    """Checkpoint ``name``'s model and schedule: the shipped one, the one in a folder of recipe runs
+    (``weights``), or the checkpoint file ``path``. A U-Net checkpoint must be a dh.UNet with a noise
+    schedule, conditional for "mnist-cond" and not for "mnist"; else it stops, naming ``option``."""
+    if weights is None and path is None:
         return dh.load_pretrained(name)
-    model, schedule, _ = dh.load_checkpoint(os.path.join(weights, name, f"{name}.pt"))
+    path = path or os.path.join(weights, name, f"{name}.pt")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{option}: no checkpoint file at {path}")
+    model, schedule, _ = dh.load_checkpoint(path)
+    if name != "digit-classifier":
+        unet = isinstance(model, dh.UNet)
+        conditional = unet and model.num_classes is not None
+        if not unet or schedule is None or conditional != (name == "mnist-cond"):
+            kind = ("a conditional " if conditional else "an unconditional " if unet else "a ") + type(model).__name__
+            kind += f" {'with' if schedule is not None else 'without'} a noise schedule"
+            raise SystemExit(f"{option} {path} holds {kind}; {name!r} needs "
+                             f"a{' conditional' if name == 'mnist-cond' else 'n unconditional'} dh.UNet with a schedule")
     return model, schedule
 
 
@@ -76,13 +90,18 @@ def main():
     parser.add_argument("--full-ddpm", action="store_true", help="time all 1000 DDPM steps (slow for the reference)")
     args = parser.parse_args()
     torch.manual_seed(0)
+    candidate = args.candidate and load("mnist", path=args.candidate, option="--candidate")  # fail before the slow parts
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, batch of 64 digits\n")
 
     print(f"{'model':<34}{'parameters':>12}{'forward ms':>12}{'DDIM-50 s':>10}{'DDPM-1000 s':>13}")
     model, schedule = load("mnist", args.weights)
     ours = speed("ours: dh.UNet (mnist)", model, schedule, args.repeats, args.full_ddpm)
+    candidates = [("mnist", model, schedule)] + ([("candidate", *candidate)] if candidate else [])
+    if candidate:
+        candidate_s = speed("candidate: " + os.path.basename(args.candidate), *candidate, args.repeats, args.full_ddpm)
     reference = speed("seed 001 U-Net (reference)", ReferenceUNet().eval(), schedule, args.repeats, args.full_ddpm)
-    print(f"\nDDIM-50 speed-up over the reference: {reference / ours:.1f}x\n")
+    print(f"\nDDIM-50 speed-up over the reference: {reference / ours:.1f}x"
+          + (f"; the candidate takes {candidate_s / ours:.2f}x the time of ours" if candidate else "") + "\n")
 
     classifier, _ = load("digit-classifier", args.weights)
     real, real_labels = dh.load_mnist(train=False)
@@ -99,9 +118,6 @@ def main():
 
     print(f"{'samples (DDIM-50, ' + str(n) + ' each)':<34}{'confident':>11}{'entropy':>9}{'accuracy':>10}{'Frechet':>10}")
     quality_row("real held-out digits (floor)", judge(real[:n], real_labels[:n]))
-    candidates = [("mnist", model, schedule)]
-    if args.candidate:
-        candidates.append(("candidate", *dh.load_checkpoint(args.candidate)[:2]))
     for eta in (0.0, 1.0):
         for name, unet, unet_schedule in candidates:
             quality_row(f"{name}, eta {eta:g}", judge(samples(unet, unet_schedule, n, eta=eta)))
