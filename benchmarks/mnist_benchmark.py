@@ -2,14 +2,16 @@
 
     python benchmarks/mnist_benchmark.py                 # shipped weights
     python benchmarks/mnist_benchmark.py --weights runs  # weights from `python -m diffusion_helpers.recipes`
-    python benchmarks/mnist_benchmark.py --candidate runs/mnist/mnist.pt    # a new "mnist" beside the shipped one
+    python benchmarks/mnist_benchmark.py --candidate runs/mnist/mnist.pt    # new "mnist" weights beside the shipped ones
+    python benchmarks/mnist_benchmark.py --candidate old.pt runs/mnist/mnist.pt --samples 1000   # several: a learning
+        curve, where old.pt is an earlier shipped "mnist": git show COMMIT:diffusion_helpers/weights/mnist.pt > old.pt
 
 Speed: parameters, forward time for a batch of 64, DDIM-50 and DDPM-1000 time for 64 digits, for
 our U-Net and for seed 001's U-Net (re-implemented in reference_unet.py), and their ratio.
 Quality: the digit classifier's figures for 1,000 samples of each checkpoint (DDIM, 50 steps,
 x0_hat clipped; eta 0 (deterministic) and 1 for "mnist", eta 0 for "mnist-cond"), beside the same
-figures for real digits (the floor). A ``--candidate`` checkpoint is timed, and judged on the same noise as
-"mnist", in the same run, so that the two rows compare without the machine's or the seed's noise.
+figures for real digits (the floor). ``--candidate`` checkpoints are timed, and judged on the same noise as
+"mnist", in the same run, so that their rows compare without the machine's or the seed's noise.
 """
 import argparse
 import os
@@ -86,22 +88,27 @@ def main():
     parser.add_argument("--weights", default=None, help="folder of recipe runs instead of the shipped weights")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=6)
-    parser.add_argument("--candidate", default=None, help='an "mnist" checkpoint to judge beside the shipped one')
+    parser.add_argument("--candidate", nargs="+", default=[], metavar="PATH",
+                        help='"mnist" checkpoints to time and judge beside the shipped one')
     parser.add_argument("--full-ddpm", action="store_true", help="time all 1000 DDPM steps (slow for the reference)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    candidate = args.candidate and load("mnist", path=args.candidate, option="--candidate")  # fail before the slow parts
+    # checked before the slow parts; "candidate 1" is the first path
+    candidates = [(f"candidate {i}", *load("mnist", path=path, option="--candidate"))
+                  for i, path in enumerate(args.candidate, 1)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, batch of 64 digits\n")
+    for i, path in enumerate(args.candidate, 1):
+        print(f"candidate {i}: {path}")
 
     print(f"{'model':<34}{'parameters':>12}{'forward ms':>12}{'DDIM-50 s':>10}{'DDPM-1000 s':>13}")
     model, schedule = load("mnist", args.weights)
     ours = speed("ours: dh.UNet (mnist)", model, schedule, args.repeats, args.full_ddpm)
-    candidates = [("mnist", model, schedule)] + ([("candidate", *candidate)] if candidate else [])
-    if candidate:
-        candidate_s = speed("candidate: " + os.path.basename(args.candidate), *candidate, args.repeats, args.full_ddpm)
+    ratios = [speed(name, unet, unet_schedule, args.repeats, args.full_ddpm) / ours
+              for name, unet, unet_schedule in candidates]
+    candidates.insert(0, ("mnist", model, schedule))
     reference = speed("seed 001 U-Net (reference)", ReferenceUNet().eval(), schedule, args.repeats, args.full_ddpm)
     print(f"\nDDIM-50 speed-up over the reference: {reference / ours:.1f}x"
-          + (f"; the candidate takes {candidate_s / ours:.2f}x the time of ours" if candidate else "") + "\n")
+          + "".join(f"; candidate {i} takes {ratio:.2f}x the time of ours" for i, ratio in enumerate(ratios, 1)) + "\n")
 
     classifier, _ = load("digit-classifier", args.weights)
     real, real_labels = dh.load_mnist(train=False)
