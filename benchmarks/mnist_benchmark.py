@@ -33,9 +33,10 @@ def load(name, weights=None, path=None, option="--weights"):
     if weights is None and path is None:
         return dh.load_pretrained(name)
     path = path or os.path.join(weights, name, f"{name}.pt")
-    if not os.path.isfile(path):
-        raise SystemExit(f"{option}: no checkpoint file at {path}")
-    model, schedule, _ = dh.load_checkpoint(path)
+    try:
+        model, schedule, _ = dh.load_checkpoint(path)
+    except FileNotFoundError as error:  # the package's message, with the option that gave the path
+        raise SystemExit(f"{option}: {error}")
     if name != "digit-classifier":
         unet = isinstance(model, dh.UNet)
         conditional = unet and model.num_classes is not None
@@ -105,7 +106,6 @@ def main():
     ours = speed("ours: dh.UNet (mnist)", model, schedule, args.repeats, args.full_ddpm)
     ratios = [speed(name, unet, unet_schedule, args.repeats, args.full_ddpm) / ours
               for name, unet, unet_schedule in candidates]
-    candidates.insert(0, ("mnist", model, schedule))
     reference = speed("seed 001 U-Net (reference)", ReferenceUNet().eval(), schedule, args.repeats, args.full_ddpm)
     print(f"\nDDIM-50 speed-up over the reference: {reference / ours:.1f}x"
           + "".join(f"; candidate {i} takes {ratio:.2f}x the time of ours" for i, ratio in enumerate(ratios, 1)) + "\n")
@@ -126,7 +126,7 @@ def main():
     print(f"{'samples (DDIM-50, ' + str(n) + ' each)':<34}{'confident':>11}{'entropy':>9}{'accuracy':>10}{'Frechet':>10}")
     quality_row("real held-out digits (floor)", judge(real[:n], real_labels[:n]))
     for eta in (0.0, 1.0):
-        for name, unet, unet_schedule in candidates:
+        for name, unet, unet_schedule in [("mnist", model, schedule)] + candidates:
             quality_row(f"{name}, eta {eta:g}", judge(samples(unet, unet_schedule, n, eta=eta)))
     conditional, schedule = load("mnist-cond", args.weights)
     asked = torch.arange(n) % 10
