@@ -56,3 +56,21 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def built_distributions(tmp_path_factory):
+    """(wheel path, sdist path, the build's output) of this checkout, built once a test session
+    with `python -m build` (an isolated build environment, as pip and Colab build it)."""
+    import glob
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("dist")
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+    build = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), root],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    wheel, = glob.glob(str(out / "*.whl"))
+    sdist, = glob.glob(str(out / "*.tar.gz"))
+    return wheel, sdist, build.stdout + build.stderr
