@@ -1,6 +1,7 @@
 """Where the series runs: device choice, seeds, quick mode."""
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -62,9 +63,15 @@ def presenter_mode():
     return env_flag("DIFFUSION_PRESENTER")
 
 
+def on_colab():
+    """True inside a Google Colab kernel (which imports google.colab before any cell runs)."""
+    return "google.colab" in sys.modules
+
+
 def setup(seed=0, verbose=True):
     """First cell of every notebook: seed everything, pick the device, make figures readable
-    (larger fonts; larger still in presenter mode), report quick mode. Returns the torch.device.
+    (larger fonts; larger still in presenter mode), on Colab turn on the widget manager that
+    ipywidgets 8 needs there, report quick mode. Returns the torch.device.
     """
     import matplotlib.pyplot as plt
 
@@ -73,6 +80,10 @@ def setup(seed=0, verbose=True):
     plt.rcParams.update(READABLE)
     if presenter_mode():
         plt.rcParams.update(PRESENTER)
+    if on_colab():
+        from google.colab import output
+
+        output.enable_custom_widget_manager()  # Colab draws ipywidgets 8's sliders only with it
     seed_everything(seed)
     device = pick_device()
     if verbose:

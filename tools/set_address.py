@@ -1,13 +1,18 @@
-"""Write the series' address into every place that needs it, from the one place it lives:
-pyproject.toml, ``[project.urls] Repository``.
+"""Write the series' address and release into every place that needs them, from the one place
+each lives: pyproject.toml's ``[project.urls] Repository`` and ``[project] version``.
 
     python tools/set_address.py          # rewrite the badges and install cells from pyproject.toml
     python tools/set_address.py --check  # change nothing; list what disagrees, exit 1 if anything does
 
 It keeps in step: each notebook's Colab and Binder badges (first line of its first cell), the
-``REPOSITORY = "..."`` line of its setup cell (what Colab installs the package from), and the
-README's Colab and Binder links. Publishing a fork: change ``Repository`` in pyproject.toml, run
-this, commit. Notebooks are read and written as JSON text, so nothing but the addresses changes.
+``REPOSITORY = "..."`` and ``RELEASE = "..."`` lines of its setup cell (Colab installs the package
+from that address at that release), and the README's Colab and Binder links. The release is the
+git tag ``v`` + the version (version 0.1.0: tag v0.1.0): badges and installs name a tag, never a
+moving branch, so a student runs the notebook and the package of one release. Publishing a fork
+or a release: set ``Repository`` (and ``version``) in pyproject.toml, run this, commit, then tag
+that commit (``git tag v0.1.0``) and push the commit and the tag. Until the tag is pushed to the
+address, the badges and Colab's install point at nothing. Notebooks are read and written as JSON
+text, so nothing but the addresses changes.
 """
 import argparse
 import glob
@@ -35,61 +40,74 @@ def read_address(root=ROOT):
     return address
 
 
+def read_release(root=ROOT):
+    """The git tag of this release, "v" + pyproject.toml's [project] version, e.g. v0.1.0."""
+    with open(os.path.join(root, "pyproject.toml"), encoding="utf-8") as file:
+        text = file.read()
+    section = re.search(r"^\[project\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    match = section and re.search(r'^version\s*=\s*"([0-9][0-9A-Za-z.+-]*)"', section.group(1), re.M)
+    if not match:
+        raise SystemExit('pyproject.toml needs [project] version = "X.Y.Z" (the release is tagged vX.Y.Z)')
+    return "v" + match.group(1)
+
+
 def owner_name(address):
     """"OWNER/NAME" of a GitHub address."""
     return address.removeprefix("https://github.com/")
 
 
-def links(address, notebook):
-    """(Colab link, Binder link) that open ``notebook`` (a file name in notebooks/)."""
+def links(address, notebook, release):
+    """(Colab link, Binder link) that open ``notebook`` (a file name in notebooks/) at ``release``."""
     name = owner_name(address)
-    return (f"https://colab.research.google.com/github/{name}/blob/main/notebooks/{notebook}",
-            f"https://mybinder.org/v2/gh/{name}/main?labpath=notebooks%2F{notebook}")
+    return (f"https://colab.research.google.com/github/{name}/blob/{release}/notebooks/{notebook}",
+            f"https://mybinder.org/v2/gh/{name}/{release}?labpath=notebooks%2F{notebook}")
 
 
-def badge_line(address, notebook):
-    colab, binder = links(address, notebook)
+def badge_line(address, notebook, release):
+    colab, binder = links(address, notebook, release)
     return f"[![Open in Colab]({COLAB_BADGE})]({colab}) [![Open in Binder]({BINDER_BADGE})]({binder})"
 
 
-def with_address(text, address):
-    """``text`` with every Colab link, Binder link and REPOSITORY line pointing at ``address``."""
+def with_address(text, address, release):
+    """``text`` with every Colab link, Binder link, REPOSITORY and RELEASE line pointing at
+    ``address`` and ``release``."""
     name = owner_name(address)
-    text = re.sub(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/",
-                  f"https://colab.research.google.com/github/{name}/blob/main/", text)
-    text = re.sub(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main",
-                  f"https://mybinder.org/v2/gh/{name}/main", text)
-    return re.sub(r'REPOSITORY = "[^"]*"', f'REPOSITORY = "{address}"', text)
+    text = re.sub(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.+-]+/",
+                  f"https://colab.research.google.com/github/{name}/blob/{release}/", text)
+    text = re.sub(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/[\w.+-]+\?",
+                  f"https://mybinder.org/v2/gh/{name}/{release}?", text)
+    text = re.sub(r'REPOSITORY = "[^"]*"', f'REPOSITORY = "{address}"', text)
+    return re.sub(r'RELEASE = "[^"]*"', f'RELEASE = "{release}"', text)
 
 
-def updated_notebook(path, address):
+def updated_notebook(path, address, release):
     """The notebook's JSON text with its badges (added if missing) and setup cell at ``address``."""
     with open(path, encoding="utf-8") as file:
         notebook = json.load(file)
     first = notebook["cells"][0]
     source = "".join(first["source"])
-    line = badge_line(address, os.path.basename(path))
+    line = badge_line(address, os.path.basename(path), release)
     source = line + source[source.index("\n"):] if source.startswith("[![Open in Colab]") else f"{line}\n\n{source}"
     first["source"] = source.splitlines(keepends=True)
     for cell in notebook["cells"]:
-        cell["source"] = with_address("".join(cell["source"]), address).splitlines(keepends=True)
+        cell["source"] = with_address("".join(cell["source"]), address, release).splitlines(keepends=True)
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
 def planned_changes(root=ROOT):
     """{path: new text} for every file whose text would change."""
-    address = read_address(root)
+    address, release = read_address(root), read_release(root)
     changes = {}
     for path in sorted(glob.glob(os.path.join(root, "notebooks", "*.ipynb"))):
-        new = updated_notebook(path, address)
+        new = updated_notebook(path, address, release)
         with open(path, encoding="utf-8") as file:
             if file.read() != new:
                 changes[path] = new
     readme = os.path.join(root, "README.md")
     with open(readme, encoding="utf-8") as file:
         text = file.read()
-    if with_address(text, address) != text:
-        changes[readme] = with_address(text, address)
+    if with_address(text, address, release) != text:
+        changes[readme] = with_address(text, address, release)
     return changes
 
 
@@ -104,7 +122,7 @@ def main():
         if not args.check:
             with open(path, "w", encoding="utf-8") as file:
                 file.write(text)
-    print(f"address {read_address(args.root)}: {len(changes)} file(s) {'disagree' if args.check else 'updated'}")
+    print(f"address {read_address(args.root)} at {read_release(args.root)}: {len(changes)} file(s) {'disagree' if args.check else 'updated'}")
     sys.exit(1 if args.check and changes else 0)
 
 
