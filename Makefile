@@ -1,16 +1,21 @@
-# The two commands of the README:
-#   make lab    set everything up and open the series in JupyterLab
-#   make test   set everything up and run every test (unit tests + every notebook via nbval)
+# The commands of the README:
+#   make lab        set everything up and open the series in JupyterLab
+#   make test       the fast tier: unit tests, then every notebook once under nbval (its sliders moved)
+#   make test-all   everything: adds the install paths (wheel, Colab, Binder), the browser and the exports
 # and for readers and lectures: make site, make slides (PRESENTER=1 for a lecture hall)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PYTEST := DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
 
-.PHONY: lab test setup strip site slides
+.PHONY: lab test test-all setup test-setup chromium strip site slides
 
+# a new .venv gets torch first: the CPU-only build where there is no NVIDIA GPU (tools/install_torch.py
+# says in one line which build it chose, and why)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python tools/install_torch.py
 
 setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -18,13 +23,20 @@ setup: $(BIN)/python
 lab: setup
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: $(BIN)/python
+test-setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"
-	@# the browser test drives Debian's chromium (Playwright's own browser downloads are not needed)
+
+test: test-setup
+	$(PYTEST) -m "not full"
+
+# the browser test drives Debian's chromium (Playwright's own browser downloads are not needed)
+chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
 		  echo "note: chromium could not be installed (apt-get needs root); the browser test will be skipped"; }
-	DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
+
+test-all: test-setup chromium
+	$(PYTEST)
 
 # the series without a kernel (notebooks run in quick mode): build/site/index.html, build/slides/
 site: setup

@@ -20,7 +20,8 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 SHOTS = os.path.join(ROOT, "build", "browser-test")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make test installs it)")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make test installs Debian's)")
+pytestmark = [pytest.mark.full,
+              pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make test-all installs Debian's)")]
 
 
 def free_port():

@@ -38,6 +38,7 @@ def test_presenter_mode_enlarges_every_figure():
         assert plt.rcParams["font.size"] == dh.plots.READABLE["font.size"]
 
 
+@pytest.mark.full
 def test_site_and_presenter_slides_of_notebook_1(tmp_path):
     """Notebook 1 run once in quick mode, presenter on; its page and its slides show every figure,
     the slides skip the setup cell, and the index links the page with the README's description."""
