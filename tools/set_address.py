@@ -26,15 +26,20 @@ COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 
 
-def read_address(root=ROOT):
-    """The Repository entry of pyproject.toml's [project.urls], e.g. https://github.com/owner/name."""
+def pyproject_value(root, section, key, expected):
+    """The string ``key = "..."`` of pyproject.toml's ``[section]``; exits naming ``expected`` if absent."""
     with open(os.path.join(root, "pyproject.toml"), encoding="utf-8") as file:
         text = file.read()
-    section = re.search(r"^\[project\.urls\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
-    match = section and re.search(r'^Repository\s*=\s*"([^"]+)"', section.group(1), re.M)
+    found = re.search(rf"^\[{re.escape(section)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    match = found and re.search(rf'^{key}\s*=\s*"([^"]+)"', found.group(1), re.M)
     if not match:
-        raise SystemExit('pyproject.toml needs [project.urls] Repository = "https://github.com/OWNER/NAME"')
-    address = match.group(1).rstrip("/")
+        raise SystemExit(f'pyproject.toml needs [{section}] {key} = "{expected}"')
+    return match.group(1)
+
+
+def read_address(root=ROOT):
+    """The Repository entry of pyproject.toml's [project.urls], e.g. https://github.com/owner/name."""
+    address = pyproject_value(root, "project.urls", "Repository", "https://github.com/OWNER/NAME").rstrip("/")
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", address):
         raise SystemExit(f"Repository must be a GitHub address https://github.com/OWNER/NAME, got {address!r}")
     return address
@@ -42,13 +47,10 @@ def read_address(root=ROOT):
 
 def read_release(root=ROOT):
     """The git tag of this release, "v" + pyproject.toml's [project] version, e.g. v0.1.0."""
-    with open(os.path.join(root, "pyproject.toml"), encoding="utf-8") as file:
-        text = file.read()
-    section = re.search(r"^\[project\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
-    match = section and re.search(r'^version\s*=\s*"([0-9][0-9A-Za-z.+-]*)"', section.group(1), re.M)
-    if not match:
-        raise SystemExit('pyproject.toml needs [project] version = "X.Y.Z" (the release is tagged vX.Y.Z)')
-    return "v" + match.group(1)
+    version = pyproject_value(root, "project", "version", "X.Y.Z (the release is tagged vX.Y.Z)")
+    if not re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", version):
+        raise SystemExit(f"[project] version must look like 1.2.3, got {version!r}")
+    return "v" + version
 
 
 def owner_name(address):
