@@ -1,4 +1,5 @@
-"""Where the series runs: device choice, seeds, quick mode."""
+"""Where the series runs: device choice, seeds, and the switches read from the environment (quick
+mode, presenter mode)."""
 import os
 import random
 
@@ -60,22 +61,3 @@ def presenter_mode():
     """True when the environment variable DIFFUSION_PRESENTER is on: figures for a lecture hall
     (larger fonts and figures; ``tools/export.py slides --presenter`` sets it)."""
     return env_flag("DIFFUSION_PRESENTER")
-
-
-def setup(seed=0, verbose=True):
-    """First cell of every notebook: seed everything, pick the device, make figures readable
-    (larger fonts; larger still in presenter mode), report quick mode. Returns the torch.device.
-    """
-    import matplotlib.pyplot as plt
-
-    from .plots import PRESENTER, READABLE
-
-    plt.rcParams.update(READABLE)
-    if presenter_mode():
-        plt.rcParams.update(PRESENTER)
-    seed_everything(seed)
-    device = pick_device()
-    if verbose:
-        mode = "quick mode (DIFFUSION_QUICK=1)" if quick_mode() else "full mode"
-        print(f"diffusion_helpers ready: device={device}, torch {torch.__version__}, {mode}, seed {seed}")
-    return device
