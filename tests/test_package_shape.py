@@ -203,3 +203,11 @@ def test_a_prediction_that_turns_nan_after_the_first_step_is_named_at_the_end():
     for sample in dh.SAMPLERS.values():
         with pytest.raises(ValueError, match="NaN"):
             sample(model, s, torch.randn(4, 2), 5, progress=False)
+
+
+def test_the_sampler_dropdown_offers_the_names_of_dh_samplers():
+    choice = dh.widgets.sampler_dropdown()
+    assert list(choice.options) == list(dh.SAMPLERS) and choice.value == "ddim"
+    assert dh.SAMPLERS[dh.widgets.sampler_dropdown(value="unipc", names=["ddim", "unipc"]).value] is dh.unipc_sample
+    with pytest.raises(ValueError, match="sampler names must be among"):
+        dh.widgets.sampler_dropdown(names=["DDIM"])
