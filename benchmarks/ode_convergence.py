@@ -19,7 +19,7 @@ STEPS = (25, 50, 100, 200)
 
 def main():
     x_T = torch.linspace(-4, 4, 2001, dtype=torch.float64)[:, None]
-    samplers = {"DDIM (eta 0)": dh.ddim_sample, "DPM-Solver++ 2M": dh.dpm_solver_sample, "UniPC (bh2)": dh.unipc_sample}
+    samplers = ("ddim", "dpm_solver", "unipc")  # by name in dh.SAMPLERS; DDIM at its default eta 0
     for schedule_name in ("cosine", "linear"):
         schedule = dh.NoiseSchedule(schedule_name, 1000)
         model = dh.GaussianNoisePredictor(schedule, mean=1.0, std=0.5)
@@ -29,8 +29,8 @@ def main():
         for grid_name, grid in grids.items():
             print(f"\n{schedule_name} schedule, {grid_name} grid: largest error against the exact ODE")
             print(f"{'solver':18s}" + "".join(f"{n:>10d}" for n in STEPS) + "   ratios (error n / error 2n)")
-            for name, sampler in samplers.items():
-                errors = [model.solver_error(sampler, schedule, x_T, grid(n)) for n in STEPS]
+            for name in samplers:
+                errors = [model.solver_error(dh.SAMPLERS[name], schedule, x_T, grid(n)) for n in STEPS]
                 ratios = [a / b for a, b in zip(errors, errors[1:])]
                 print(f"{name:18s}" + "".join(f"{e:10.2e}" for e in errors) + "   " +
                       " ".join(f"{r:.2f}" for r in ratios))

@@ -20,17 +20,17 @@ import diffusion_helpers as dh
 sys.path.insert(0, os.path.dirname(__file__))
 from unet_speed import median_seconds as seconds  # noqa: E402
 
-SAMPLERS = {"DDIM": dh.ddim_sample, "DPM-Solver++ 2M": dh.dpm_solver_sample, "UniPC": dh.unipc_sample}
-CASES = [("DDIM", "trailing", steps) for steps in (10, 20, 50, 100)] + [
-    (name, spacing, steps) for name in ("DPM-Solver++ 2M", "UniPC") for spacing in ("logsnr", "trailing")
+# (a name in dh.SAMPLERS, spacing, steps)
+CASES = [("ddim", "trailing", steps) for steps in (10, 20, 50, 100)] + [
+    (name, spacing, steps) for name in ("dpm_solver", "unipc") for spacing in ("logsnr", "trailing")
     for steps in (10, 15, 20)]
-REFERENCE = ("DDIM", "trailing", 50)
+REFERENCE = ("ddim", "trailing", 50)
 
 
 @torch.no_grad()
 def sample(model, schedule, case, x_T):
     name, spacing, steps = case
-    return SAMPLERS[name](model, schedule, x_T, num_steps=steps, spacing=spacing, clip_x0=True, progress=False)
+    return dh.SAMPLERS[name](model, schedule, x_T, steps, spacing=spacing, clip_x0=True, progress=False)
 
 
 def evaluations(model, schedule, case, x_T):

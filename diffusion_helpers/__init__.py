@@ -5,26 +5,57 @@
     x_t, noise = s.q_sample(x0, t)
     model, s = dh.load_pretrained("mnist")
     digits = dh.ddim_sample(model, s, torch.randn(16, 1, 28, 28), num_steps=50)   # in [-1, 1]
+    digits = dh.SAMPLERS["unipc"](model, s, torch.randn(16, 1, 28, 28), 10)     # any sampler by name
 
 Images are in [-1, 1] everywhere: data, samples, metrics. Guidance scales are ours: 1 is plain
-conditional (Ho & Salimans' w is ours minus 1).
+conditional (Ho & Salimans' w is ours minus 1). ``__all__`` lists the public surface; every module
+imports only from modules below it, never from this file.
 """
-__version__ = "0.1.0"
-
-from ._checks import NULL_LABEL
+from ._version import __version__
+from .conditioning import NULL_LABEL
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, white_square)
 from .exact import GaussianNoisePredictor
 from .guidance import guided_noise
 from .latents import ddim_invert, slerp
+from .loop import SamplerState
 from .metrics import class_diversity, digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
-from .runtime import pick_device, presenter_mode, quick_mode, seed_everything, setup
-from .sampling import (SPACINGS, SamplerState, ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps,
-                       make_timesteps)
+from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
+from .samplers import SAMPLER_STEPS, SAMPLERS
+from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
-from .solvers import dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_steps
+from .session import setup
+from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_step,
+                      unipc_steps)
+from .timesteps import SPACINGS, make_timesteps
 from . import exercises, plots, widgets
 from .losses import diffusion_loss
 from .training import TrainConfig, TrainResult, TrainState, train, train_steps
+
+__all__ = [
+    # schedules and the forward process
+    "NoiseSchedule", "SCHEDULE_NAMES", "make_betas",
+    # models and conditioning
+    "MLPDenoiser", "UNet", "DigitClassifier", "SinusoidalTimeEmbedding", "build_model", "count_parameters", "NULL_LABEL",
+    # steps, time grids and samplers
+    "ddpm_step", "ddim_step", "dpm_solver_step", "unipc_step", "unipc_correct", "make_timesteps", "SPACINGS",
+    "SAMPLERS", "SAMPLER_STEPS", "SamplerState", "ddpm_sample", "ddim_sample", "dpm_solver_sample", "unipc_sample",
+    "ddpm_steps", "ddim_steps", "dpm_solver_steps", "unipc_steps",
+    # latents, guidance, the exact predictor
+    "ddim_invert", "slerp", "guided_noise", "GaussianNoisePredictor",
+    # training
+    "diffusion_loss", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
+    # data
+    "load_mnist", "make_toy_2d", "make_toy_classes", "make_shapes", "augment_digits", "checkerboard", "white_square",
+    "TOY_NAMES", "TOY_CLASS_NAMES", "SHAPE_NAMES",
+    # checkpoints
+    "load_pretrained", "list_pretrained", "load_checkpoint", "save_checkpoint",
+    # metrics
+    "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
+    # the session
+    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
+    # submodules the notebooks use by name
+    "exercises", "plots", "widgets",
+]

@@ -94,61 +94,6 @@ def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     return t.long() if device is None else t.long().to(device)
 
 
-def check_model(name, model):
-    """Refuse what is not a model: above all the (model, schedule) pair that ``dh.load_pretrained``
-    returns, passed whole, and anything that cannot be called."""
-    if isinstance(model, tuple):
-        raise TypeError(f"{name} is a tuple of {len(model)} items, not a model: dh.load_pretrained returns "
-                        f"(model, schedule); unpack it: model, schedule = dh.load_pretrained(...)")
-    if not callable(model):
-        raise TypeError(f"{name} must be a model (a callable such as dh.UNet), got {type(model).__name__}")
-    return model
-
-
-def check_input_matches(module, x, name="x", device=True):
-    """Refuse an input x that the module's weights cannot meet: another floating-point dtype (e.g.
-    float64 against float32 weights) or, with ``device``, another device."""
-    parameter = next(module.parameters(), None) if isinstance(module, torch.nn.Module) else None
-    if parameter is None:
-        return x
-    if device and parameter.device != x.device:
-        raise ValueError(f"{name} is on {x.device} but the model is on {parameter.device}: move one, "
-                         f"e.g. {name}.to(device)")
-    if parameter.is_floating_point() and x.is_floating_point() and x.dtype != parameter.dtype:
-        raise TypeError(f"{name} is {x.dtype} but the model's weights are {parameter.dtype}: convert it, "
-                        f"e.g. {name}.float() for float32")
-    return x
-
-
-NULL_LABEL = -1  # the label that means "no class" (classifier-free guidance), inside a label tensor
-
-
-def check_labels(y, batch_size, num_classes, name="y"):
-    """Return ``y`` as a LongTensor (B,) with values in [0, num_classes) or NULL_LABEL; None stays None.
-
-    NULL_LABEL (-1) marks a row without a class (the null token of classifier-free guidance).
-    ``num_classes=None`` checks only that the labels are >= 0 or NULL_LABEL.
-    """
-    if y is None:
-        return None
-    if isinstance(y, numbers.Integral) and not isinstance(y, bool):
-        y = torch.full((batch_size,), int(y), dtype=torch.long)
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must be None, an int or an integer tensor of shape (B,), got {type(y).__name__}")
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels (torch.long), got dtype {y.dtype}")
-    if y.dim() == 0:
-        y = y.expand(batch_size)
-    if y.dim() != 1 or y.shape[0] != batch_size:
-        raise ValueError(f"{name} must have shape ({batch_size},) to match the batch, got {tuple(y.shape)}")
-    labelled = y[y != NULL_LABEL]
-    if labelled.numel() and (int(labelled.min()) < 0 or (num_classes is not None and int(labelled.max()) >= num_classes)):
-        allowed = "labels >= 0" if num_classes is None else f"class labels in [0, {num_classes - 1}]"
-        raise ValueError(f"{name} must hold {allowed}, or dh.NULL_LABEL ({NULL_LABEL}) for \"no class\"; "
-                         f"got values from {int(labelled.min())} to {int(labelled.max())}")
-    return y.long()
-
-
 def check_image_range(name, images, slack=0.5):
     """Refuse what cannot be images in [-1, 1]: an empty batch, NaN or inf, values beyond
     [-1 - slack, 1 + slack] (e.g. [0, 255] images, or unclipped samples that blew up); warn when

@@ -20,7 +20,7 @@ class GaussianNoisePredictor:
     """
 
     def __init__(self, schedule, mean=0.0, std=1.0):
-        self.alphas_cumprod = torch.cumprod(1 - schedule.betas.detach().cpu().double(), 0)
+        self.alphas_cumprod = schedule.alphas_cumprod_float64
         self.mean, self.std = float(mean), float(std)
 
     def __call__(self, x_t, t, y=None):

@@ -14,13 +14,9 @@ plain conditionally (scale 1, one model call) elsewhere.
 """
 import torch
 
-from ._checks import (NULL_LABEL, check_float_tensor, check_input_matches, check_int, check_labels, check_model,
-                      check_number, check_timesteps)
-
-
-def model_num_classes(model):
-    """The number of classes a model was built with (its ``num_classes``), or None if it has none."""
-    return getattr(model, "num_classes", None)
+from ._checks import check_float_tensor, check_int, check_number, check_timesteps
+from .conditioning import NULL_LABEL, check_labels
+from .model_checks import check_input_matches, check_model, check_prediction, check_prediction_shape, model_num_classes
 
 
 def check_guidance(model, x_t, y, guidance_scale):
@@ -74,24 +70,6 @@ def scale_at(guidance_scale, guidance_interval, t):
     return 1.0
 
 
-def check_prediction_shape(prediction, x_t):
-    """Refuse a model output that is not a tensor shaped like its input x_t."""
-    if not isinstance(prediction, torch.Tensor) or prediction.shape != x_t.shape:
-        shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
-        raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x_t.shape)}: a noise predictor "
-                         "must return its noise estimate shaped like its input")
-    return prediction
-
-
-def check_prediction(eps_hat, x_t, t):
-    """Refuse a model output that is not a finite tensor shaped like its input x_t."""
-    check_prediction_shape(eps_hat, x_t)
-    if not bool(torch.isfinite(eps_hat).all()):
-        raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
-                         "(check x_T, the model's weights and its input range)")
-    return eps_hat
-
-
 def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
     """The noise estimate with classifier-free guidance, in one forward pass of the model:
 
@@ -115,17 +93,18 @@ def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
     check_input_matches(model, check_float_tensor("x_t", x_t), "x_t")
     t = check_timesteps(t, x_t.shape[0], None, device=x_t.device)
     y, scale = check_guidance(model, x_t, y, guidance_scale)
-    return guided_noise_checked(model, x_t, t, y, scale)
+    return check_prediction(guided_noise_checked(model, x_t, t, y, scale), x_t, t)
 
 
 def guided_noise_checked(model, x_t, t, y, scale):
     """``guided_noise`` on arguments already checked: t a LongTensor (B,) on x_t's device, and y and
-    scale as ``check_guidance`` returns them. The samplers check once and call this every step."""
+    scale as ``check_guidance`` returns them. The samplers check once and call this every step; it
+    checks only the output's shape (free: no wait for the device), not that its values are finite."""
     if y is None:
-        return check_prediction(model(x_t, t), x_t, t)
+        return check_prediction_shape(model(x_t, t), x_t)
     if isinstance(scale, float) and scale in (0.0, 1.0):  # one label set suffices: the null one or y
         labels = torch.full_like(y, NULL_LABEL) if scale == 0.0 else y
-        return check_prediction(model(x_t, t, labels), x_t, t)
+        return check_prediction_shape(model(x_t, t, labels), x_t)
     both = model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, NULL_LABEL)]))
-    eps_conditional, eps_null = check_prediction(both, torch.cat([x_t, x_t]), t).chunk(2)
+    eps_conditional, eps_null = check_prediction_shape(both, torch.cat([x_t, x_t])).chunk(2)
     return eps_null + scale * (eps_conditional - eps_null)

@@ -10,7 +10,9 @@ from tqdm.auto import tqdm
 
 from ._checks import check_data, check_float_tensor, check_number
 from .guidance import guided_noise_checked
-from .sampling import ddim_step, prepare_sampling
+from .loop import prepare_sampling
+from .model_checks import check_prediction
+from .sampling import ddim_update
 
 
 @torch.no_grad()
@@ -34,14 +36,17 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
         x_T shaped like x0, or (x_T, trajectory). No clipping: inversion never clamps.
     """
     check_data("x0", x0)  # images must be in [-1, 1]: inverting [0, 255] digits gives nonsense codes
-    timesteps, y, (guidance_scale, _), _ = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps, spacing, y,
-                                                       guidance_scale, clip_x0=False)
-    rising = timesteps.flip(0).tolist()
+    run = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps=timesteps, spacing=spacing, y=y,
+                           guidance_scale=guidance_scale, clip_x0=False)
+    rising, alpha_bars = run.timesteps[::-1], run.alpha_bars[::-1]  # alpha_bars[0] = 1: the clean data, t = -1
     x, trajectory = x0, [x0]
-    for t, t_next in zip(tqdm([-1] + rising[:-1], desc="DDIM inversion", disable=not progress, leave=False), rising):
+    steps = zip(tqdm(rising, desc="DDIM inversion", disable=not progress, leave=False), alpha_bars, alpha_bars[1:])
+    for k, (t_next, alpha_bar, alpha_bar_next) in enumerate(steps):
         t_batch = torch.full((x.shape[0],), t_next, dtype=torch.long, device=x.device)
-        eps_hat = guided_noise_checked(model, x, t_batch, y, guidance_scale)
-        x, _ = ddim_step(schedule, x, t, t_next, eps_hat)
+        eps_hat = guided_noise_checked(model, x, t_batch, run.y, run.guidance_scale)
+        if k == 0:
+            check_prediction(eps_hat, x, t_batch)
+        x, _ = ddim_update(x, eps_hat, alpha_bar, alpha_bar_next)
         if return_trajectory:
             trajectory.append(x)
     return (x, trajectory) if return_trajectory else x

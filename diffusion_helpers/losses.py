@@ -6,7 +6,7 @@ weighting of it over timesteps that ``TrainConfig.loss_weighting`` chooses.
 import torch
 
 from ._checks import check_choice, check_float_tensor, check_timesteps
-from .guidance import check_prediction_shape
+from .model_checks import check_prediction_shape
 
 LOSS_WEIGHTINGS = ("uniform", "min_snr")
 REDUCTIONS = ("mean", "none")

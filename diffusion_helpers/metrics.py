@@ -3,7 +3,8 @@ import warnings
 
 import torch
 
-from ._checks import check_float_tensor, check_image_range, check_int, check_model, check_number
+from ._checks import check_float_tensor, check_image_range, check_int, check_number
+from .model_checks import check_model
 
 
 def sliced_wasserstein(a, b, num_projections=256, seed=0):

@@ -11,8 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import (NULL_LABEL, check_float_tensor, check_input_matches, check_int, check_labels, check_number,
-                      check_timesteps)
+from ._checks import check_float_tensor, check_int, check_number, check_timesteps
+from .conditioning import NULL_LABEL, check_labels
+from .model_checks import check_input_matches
 
 
 class SinusoidalTimeEmbedding(nn.Module):

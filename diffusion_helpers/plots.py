@@ -19,6 +19,14 @@ PRESENTER = {"font.size": 17, "axes.titlesize": 19, "axes.labelsize": 17, "xtick
              "lines.linewidth": 2.5}
 
 
+def use_style(presenter=False):
+    """Make every later figure readable: larger fonts (READABLE), larger still for a lecture hall
+    with ``presenter`` (PRESENTER). ``dh.setup`` calls it with ``dh.presenter_mode()``."""
+    plt.rcParams.update(READABLE)
+    if presenter:
+        plt.rcParams.update(PRESENTER)
+
+
 def to_numpy_image(image):
     """One image (C, H, W) in [-1, 1] -> a NumPy array (H, W) or (H, W, 3) in [0, 1]."""
     image = ((image.detach().float().cpu().clamp(-1, 1) + 1) / 2).numpy()

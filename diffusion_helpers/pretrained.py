@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from . import __version__
+from ._version import __version__
 from .models import build_model
 from .runtime import pick_device
 from .schedules import NoiseSchedule

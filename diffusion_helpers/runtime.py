@@ -1,4 +1,5 @@
-"""Where the series runs: device choice, seeds, quick mode."""
+"""Where the series runs: device choice, seeds, and the switches read from the environment (quick
+mode, presenter mode)."""
 import os
 import random
 import sys
@@ -66,27 +67,3 @@ def presenter_mode():
 def on_colab():
     """True inside a Google Colab kernel (which imports google.colab before any cell runs)."""
     return "google.colab" in sys.modules
-
-
-def setup(seed=0, verbose=True):
-    """First cell of every notebook: seed everything, pick the device, make figures readable
-    (larger fonts; larger still in presenter mode), on Colab turn on the widget manager that
-    ipywidgets 8 needs there, report quick mode. Returns the torch.device.
-    """
-    import matplotlib.pyplot as plt
-
-    from .plots import PRESENTER, READABLE
-
-    plt.rcParams.update(READABLE)
-    if presenter_mode():
-        plt.rcParams.update(PRESENTER)
-    if on_colab():
-        from google.colab import output
-
-        output.enable_custom_widget_manager()  # Colab draws ipywidgets 8's sliders only with it
-    seed_everything(seed)
-    device = pick_device()
-    if verbose:
-        mode = "quick mode (DIFFUSION_QUICK=1)" if quick_mode() else "full mode"
-        print(f"diffusion_helpers ready: device={device}, torch {torch.__version__}, {mode}, seed {seed}")
-    return device

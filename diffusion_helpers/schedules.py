@@ -55,6 +55,42 @@ def make_betas(name, num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BE
         raise ValueError(f"schedule name must be one of {list(SCHEDULE_NAMES)}, got {name!r}")
 
 
+def _sqrt(value):
+    """sqrt of a float (math.sqrt, in double precision) or of a tensor."""
+    return math.sqrt(value) if isinstance(value, float) else value.sqrt()
+
+
+def x0_hat_from_eps(x_t, eps_hat, alpha_bar):
+    """The clean data a noise estimate implies, the closed form q(x_t | x_0) solved for x_0:
+
+        x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t)                  (DDPM eq. 15)
+
+    x_t, eps_hat (B, ...); alpha_bar a float, or a tensor (B, 1, ..., 1) that broadcasts."""
+    return (x_t - _sqrt(1 - alpha_bar) * eps_hat) / _sqrt(alpha_bar)
+
+
+def posterior_coefficients(alpha_bar_t, alpha_bar_prev):
+    """The posterior q(x_{t_prev} | x_t, x_0) = N(coef_x0 x_0 + coef_xt x_t, variance I) (DDPM eq. 7):
+
+        coef_x0 = sqrt(abar_prev) beta / (1 - abar_t),   coef_xt = sqrt(alpha) (1 - abar_prev) / (1 - abar_t),
+        variance = beta~ = (1 - abar_prev) / (1 - abar_t) beta,
+
+    with alpha = abar_t / abar_prev and beta = 1 - alpha: alpha_t and beta_t when t_prev = t - 1,
+    the same step over a gap otherwise. Floats or tensors of alpha-bars; returns
+    (coef_x0, coef_xt, variance) of the same kind."""
+    alpha = alpha_bar_t / alpha_bar_prev
+    beta = 1 - alpha
+    coef_x0 = _sqrt(alpha_bar_prev) * beta / (1 - alpha_bar_t)
+    coef_xt = _sqrt(alpha) * (1 - alpha_bar_prev) / (1 - alpha_bar_t)
+    return coef_x0, coef_xt, (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta
+
+
+def half_log_snr_from_alpha_bar(alpha_bar):
+    """lambda = log(alpha / sigma) = 0.5 log(abar / (1 - abar)), half the log signal-to-noise ratio
+    of one alpha-bar (a float in (0, 1)), the time variable of DPM-Solver (Lu et al. 2022, sec. 3.1)."""
+    return 0.5 * (math.log(alpha_bar) - math.log1p(-alpha_bar))
+
+
 def _at(values, t, x):
     """values[t] reshaped to (B, 1, ..., 1) so that it broadcasts against x (B, ...)."""
     out = values.to(device=x.device, dtype=x.dtype)[t.to(x.device)]
@@ -95,10 +131,10 @@ class NoiseSchedule:
         self.alphas = (1 - betas).float()
         self.alphas_cumprod = alphas_cumprod.float()
         self.alphas_cumprod_prev = alphas_cumprod_prev.float()
-        self.posterior_variance = ((1 - alphas_cumprod_prev) / (1 - alphas_cumprod) * betas).float()
-        # Coefficients of the posterior mean (DDPM eq. 7): mu = coef_x0 * x0 + coef_xt * x_t.
-        self.posterior_mean_coef_x0 = (alphas_cumprod_prev.sqrt() * betas / (1 - alphas_cumprod)).float()
-        self.posterior_mean_coef_xt = ((1 - betas).sqrt() * (1 - alphas_cumprod_prev) / (1 - alphas_cumprod)).float()
+        # The posterior of each step (DDPM eq. 7): mean coef_x0 * x0 + coef_xt * x_t, variance beta~_t.
+        coef_x0, coef_xt, variance = posterior_coefficients(alphas_cumprod, alphas_cumprod_prev)
+        self.posterior_variance = variance.float()
+        self.posterior_mean_coef_x0, self.posterior_mean_coef_xt = coef_x0.float(), coef_xt.float()
         # alpha-bar in double precision, as Python floats (no device, so MPS needs no float64):
         # summed as logs from the stored betas, so that 1 - alpha-bar near t = 0 stays exact
         self._alpha_bar_exact = (1.0,) + tuple(torch.log1p(-self.betas.double()).cumsum(0).exp().tolist())
@@ -138,12 +174,26 @@ class NoiseSchedule:
         t = check_int("t", t, low=-1, high=self.num_timesteps - 1)
         return self._alpha_bar_exact[t + 1]
 
+    def alpha_bars(self, timesteps):
+        """``alpha_bar`` at each of the integer ``timesteps`` (a sequence or 1-D tensor; -1 gives 1):
+        a list of floats, for a sampler's whole time grid, checked once."""
+        timesteps = [int(t) for t in timesteps]
+        if timesteps and (min(timesteps) < -1 or max(timesteps) > self.num_timesteps - 1):
+            raise ValueError(f"timesteps must be in [-1, {self.num_timesteps - 1}], got values from {min(timesteps)} "
+                             f"to {max(timesteps)}")
+        return [self._alpha_bar_exact[t + 1] for t in timesteps]
+
+    @property
+    def alphas_cumprod_float64(self):
+        """alpha-bar_t as ``alpha_bar`` computes it (in double precision, summed as logs from the
+        betas), a float64 CPU tensor (T,): for work that needs more than float32's 7 digits."""
+        return torch.tensor(self._alpha_bar_exact[1:], dtype=torch.float64)
+
     def half_log_snr(self, t):
         """lambda_t = log(alpha_t / sigma_t) = 0.5 log(abar_t / (1 - abar_t)), half the log
         signal-to-noise ratio at one timestep t, a float (the time variable of DPM-Solver, Lu et al.
         2022, sec. 3.1). It falls from about +5 near t = 0 to -5 or below at t = T-1."""
-        abar = self.alpha_bar(t)
-        return 0.5 * (math.log(abar) - math.log1p(-abar))
+        return half_log_snr_from_alpha_bar(self.alpha_bar(t))
 
     def log_snr(self):
         """log SNR(t), shape (T,); it falls from high (clean) to low (pure noise)."""
@@ -212,8 +262,7 @@ class NoiseSchedule:
         """Invert the closed form: x0_hat = (x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t) (DDPM eq. 15)."""
         check_float_tensor("x_t", x_t)
         t = self._t(t, x_t)
-        abar = _at(self.alphas_cumprod, t, x_t)
-        return (x_t - (1 - abar).sqrt() * noise) / abar.sqrt()
+        return x0_hat_from_eps(x_t, noise, _at(self.alphas_cumprod, t, x_t))
 
     @staticmethod
     def _check_noise(noise, x):

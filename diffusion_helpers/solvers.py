@@ -1,4 +1,4 @@
-"""Beyond DDIM: sampling as solving an ODE with a higher-order solver, DPM-Solver++(2M).
+"""Beyond DDIM: sampling as solving an ODE with higher-order solvers, DPM-Solver++(2M) and UniPC.
 
 Deterministic DDIM is the first-order solver of the probability-flow ODE written in
 lambda = log(alpha / sigma) (half the log signal-to-noise ratio), with alpha = sqrt(abar),
@@ -6,12 +6,45 @@ sigma = sqrt(1 - abar). DPM-Solver++ (Lu et al. 2022, "DPM-Solver++: Fast solver
 sampling of diffusion probabilistic models") integrates the same ODE for the predicted clean data
 x0_hat, and its 2M variant reuses the previous step's x0_hat to reach second order: the error
 falls like 1/n^2 in the number of steps n, where DDIM's falls like 1/n. No extra model calls.
+
+Both are multistep solvers written as pure steps (as k-diffusion's samplers pass ``old_denoised``):
+a step takes the previous prediction(s) and returns its result; nothing is kept between calls.
 """
 import math
 
-
 from ._checks import check_float_tensor
-from .sampling import check_step, ddim_step, predict_x0_hat, prepare_sampling, run_to_end, sampling_loop
+from .loop import prepare_sampling, run_to_end, sampling_loop
+from .sampling import check_step, ddim_update, predict_x0_hat
+from .schedules import half_log_snr_from_alpha_bar as half_log_snr
+
+
+def data_prediction_update(x_t, x0_hat, alpha_bar_t, alpha_bar_prev, previous=None):
+    """The exponential-integrator step of DPM-Solver++ (Lu et al. 2022, eq. 9 and Algorithm 2):
+
+        x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D,   h = lambda_prev - lambda_t,
+
+    with D = x0_hat (first order), or, with previous = (alpha_bar_before, x0_hat_before) of the step
+    before, D = (1 + 1 / (2r)) x0_hat - 1 / (2r) x0_hat_before, r = (lambda_t - lambda_before) / h.
+    Alpha-bars are floats; alpha_bar_prev = 1 (t_prev = -1, where sigma = 0) returns x0_hat."""
+    if alpha_bar_prev == 1.0:
+        return x0_hat
+    lambda_t, lambda_prev = half_log_snr(alpha_bar_t), half_log_snr(alpha_bar_prev)
+    h = lambda_prev - lambda_t
+    D = x0_hat
+    if previous is not None:
+        alpha_bar_before, x0_before = previous
+        r = (lambda_t - half_log_snr(alpha_bar_before)) / h  # the step before, relative to this one
+        D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
+    return math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t)) * x_t - math.sqrt(alpha_bar_prev) * math.expm1(-h) * D
+
+
+def dpm_solver_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, previous=None, clip_x0=False):
+    """``dpm_solver_step`` on arguments already checked, with alpha-bars (floats) in place of
+    timesteps, previous = (alpha_bar_before, x0_hat_before) or None. Returns (x_{t_prev}, x0_hat)."""
+    if previous is None or alpha_bar_prev == 1.0:  # first order: DDIM's step (at t_prev = -1 it lands on x0_hat)
+        return ddim_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, clip_x0=clip_x0)
+    x0_hat, _ = predict_x0_hat(x_t, eps_hat, alpha_bar_t, clip_x0)
+    return data_prediction_update(x_t, x0_hat, alpha_bar_t, alpha_bar_prev, previous), x0_hat
 
 
 def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0=False):
@@ -22,7 +55,8 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
         x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D
 
     Without ``previous`` (the first step) D = x0_hat: that is DDIM's eta = 0 step. The last step
-    (t_prev = -1, where sigma = 0) returns x0_hat, first order, as diffusers does.
+    (t_prev = -1, where sigma = 0) returns x0_hat, first order, as diffusers does. A pure function:
+    pass this step's (t, x0_hat) as the next step's ``previous``.
 
     Args:
         schedule, x_t, t, t_prev, eps_hat, clip_x0: as for ``ddim_step``.
@@ -30,67 +64,66 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    if previous is None or t_prev == -1:  # first order: DDIM's step (at t_prev = -1 it lands on x0_hat)
-        return ddim_step(schedule, x_t, t, t_prev, eps_hat, clip_x0=clip_x0)
     t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None)
-    t_before, x0_before = previous
-    check_float_tensor("x0_hat_before", x0_before)
-    if not t_prev < t < t_before:
-        raise ValueError(f"timesteps must fall: t_before={t_before} > t={t} > t_prev={t_prev}")
-    x0_hat, _ = predict_x0_hat(schedule, x_t, t, eps_hat, clip_x0)
-    return data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous), x0_hat
-
-
-def data_prediction_update(schedule, x_t, t, t_prev, x0_hat, previous=None):
-    """The exponential-integrator step of DPM-Solver++ from t to t_prev for a clean-data prediction
-    x0_hat at t: x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D, with D = x0_hat
-    (first order), or the 2M combination with previous = (t_before, x0_hat_before). t_prev = -1
-    returns x0_hat."""
-    if t_prev == -1:
-        return x0_hat
-    lambda_t, lambda_prev = schedule.half_log_snr(t), schedule.half_log_snr(t_prev)
-    h = lambda_prev - lambda_t
-    D = x0_hat
-    if previous is not None:
+    if previous is not None and t_prev != -1:
         t_before, x0_before = previous
-        r = (lambda_t - schedule.half_log_snr(t_before)) / h  # the step before, relative to this one
-        D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
-    abar_t, abar_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-    return math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
+        check_float_tensor("x0_hat_before", x0_before)
+        if not t_prev < t < t_before:
+            raise ValueError(f"timesteps must fall: t_before={t_before} > t={t} > t_prev={t_prev}")
+        previous = (schedule.alpha_bar(t_before), x0_before)
+    return dpm_solver_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev), previous, clip_x0)
 
 
 def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
-                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, progress=True):
-    """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step.
-    Arguments as for ``dpm_solver_sample``."""
-    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps, spacing, y,
-                                                       guidance_scale, clip_x0, guidance_interval=guidance_interval)
-    previous = []  # the (t, x0_hat) of the step before: the multistep memory
+                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
+    """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step; each step
+    passes its (alpha_bar_t, x0_hat) to the next. Arguments as for ``dpm_solver_sample``."""
+    run = prepare_sampling(model, schedule, x_T, num_steps, 15, timesteps=timesteps, spacing=spacing, y=y,
+                           guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                           generator=generator)
 
-    def step(x, t, t_prev, eps_hat):
-        x, x0_hat = dpm_solver_step(schedule, x, t, t_prev, eps_hat, previous=previous[-1] if previous else None,
-                                    clip_x0=clip_x0)
-        previous[:] = [(t, x0_hat)]
-        return x, x0_hat
-    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "DPM-Solver++ sampling")
+    def step(x, eps_hat, alpha_bar_t, alpha_bar_prev, previous):
+        x, x0_hat = dpm_solver_update(x, eps_hat, alpha_bar_t, alpha_bar_prev, previous, run.clip_x0)
+        return x, x0_hat, (alpha_bar_t, x0_hat)
+    return sampling_loop(model, x_T, run, step, progress, "DPM-Solver++ sampling")
 
 
 def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
-                      guidance_scale=1.0, guidance_interval=None, clip_x0=None, return_trajectory=False,
-                      progress=True):
+                      guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
+                      return_trajectory=False):
     """Generate samples with DPM-Solver++(2M) (Lu et al. 2022) in ``num_steps`` model calls:
     deterministic, like DDIM with eta = 0, and second order, so 10-20 steps come close to what
     DDIM needs 50-100 for.
 
-    Args as for ``ddim_sample`` (no eta: the solver is deterministic; x_T decides the sample), but
-    the steps are spread evenly in half log-SNR by default (spacing="logsnr", ``logsnr_timesteps``):
-    on the shipped "mnist" that brings 10 steps much closer to the exact ODE than "trailing".
+    Args as for ``ddpm_sample`` (the same in every sampler; ``generator`` is accepted and unused:
+    the solver draws no noise, x_T decides the sample), but the steps are spread evenly in half
+    log-SNR by default (spacing="logsnr", ``logsnr_timesteps``): on the shipped "mnist" that
+    brings 10 steps much closer to the exact ODE than "trailing".
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                               guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
-                              progress=progress)
+                              generator=generator, progress=progress)
     return run_to_end(states, x_T, return_trajectory)
+
+
+def unipc_correction(x_before, x0_before, x0_now, alpha_bar_before, alpha_bar_t, earlier=None):
+    """``unipc_correct`` on arguments already checked, with alpha-bars (floats) in place of
+    timesteps, earlier = (alpha_bar_earlier, x0_earlier) or None."""
+    lambda_before, lambda_t = half_log_snr(alpha_bar_before), half_log_snr(alpha_bar_t)
+    h = lambda_t - lambda_before
+    phi_1 = math.expm1(-h)  # also B(h), "bh2"
+    phi_2 = phi_1 / -h - 1
+    x_first = math.sqrt((1 - alpha_bar_t) / (1 - alpha_bar_before)) * x_before - math.sqrt(alpha_bar_t) * phi_1 * x0_before
+    if earlier is None:
+        correction = 0.5 * (x0_now - x0_before)
+    else:
+        alpha_bar_earlier, x0_earlier = earlier
+        r = (half_log_snr(alpha_bar_earlier) - lambda_before) / h
+        b_0, b_1 = phi_2 / phi_1, 2 * (phi_2 / -h - 0.5) / phi_1
+        rho_1 = (b_0 - b_1) / (1 - r)
+        correction = rho_1 * (x0_earlier - x0_before) / r + (b_0 - rho_1) * (x0_now - x0_before)
+    return x_first - math.sqrt(alpha_bar_t) * phi_1 * correction
 
 
 def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=None):
@@ -107,56 +140,79 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
     phi_2 = phi_1 / (-h) - 1, phi_3 = phi_2 / (-h) - 1/2, phi_1 = e^-h - 1.
     Returns the corrected x_t, shaped like x_before.
     """
-    lambda_before, lambda_t = schedule.half_log_snr(t_before), schedule.half_log_snr(t)
-    abar_before, abar_t = schedule.alpha_bar(t_before), schedule.alpha_bar(t)
-    h = lambda_t - lambda_before
-    phi_1 = math.expm1(-h)  # also B(h), "bh2"
-    phi_2 = phi_1 / -h - 1
-    x_first = math.sqrt((1 - abar_t) / (1 - abar_before)) * x_before - math.sqrt(abar_t) * phi_1 * x0_before
-    if earlier is None:
-        correction = 0.5 * (x0_now - x0_before)
-    else:
-        t_earlier, x0_earlier = earlier
-        r = (schedule.half_log_snr(t_earlier) - lambda_before) / h
-        b_0, b_1 = phi_2 / phi_1, 2 * (phi_2 / -h - 0.5) / phi_1
-        rho_1 = (b_0 - b_1) / (1 - r)
-        correction = rho_1 * (x0_earlier - x0_before) / r + (b_0 - rho_1) * (x0_now - x0_before)
-    return x_first - math.sqrt(abar_t) * phi_1 * correction
+    t_before, t = check_step(schedule, x_before, t_before, t, x0_before, None)
+    check_float_tensor("x0_now", x0_now)
+    if earlier is not None:
+        earlier = (schedule.alpha_bar(earlier[0]), check_float_tensor("x0_earlier", earlier[1]))
+    return unipc_correction(x_before, x0_before, x0_now, schedule.alpha_bar(t_before), schedule.alpha_bar(t), earlier)
+
+
+def unipc_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, previous=(), clip_x0=False):
+    """``unipc_step`` on arguments already checked, with alpha-bars (floats) in place of timesteps:
+    previous holds (alpha_bar, x, x0_hat) of the steps before. Returns (x_{t_prev}, x0_hat, memory)."""
+    x0_hat, _ = predict_x0_hat(x_t, eps_hat, alpha_bar_t, clip_x0)  # the model's guess at (x_t, t)
+    if previous:  # correct the point we arrived at, now that the model has been asked about it
+        alpha_bar_before, x_before, x0_before = previous[-1]
+        earlier = (previous[-2][0], previous[-2][2]) if len(previous) == 2 else None
+        x_t = unipc_correction(x_before, x0_before, x0_hat, alpha_bar_before, alpha_bar_t, earlier)
+    before = (previous[-1][0], previous[-1][2]) if previous else None
+    memory = tuple(previous[-1:]) + ((alpha_bar_t, x_t, x0_hat),)
+    return data_prediction_update(x_t, x0_hat, alpha_bar_t, alpha_bar_prev, before), x0_hat, memory
+
+
+def unipc_step(schedule, x_t, t, t_prev, eps_hat, *, previous=(), clip_x0=False):
+    """One UniPC step from timestep t to t_prev (Zhao et al. 2023, Algorithm 2, "bh2", order 2):
+    first correct x_t with ``unipc_correct`` (the step before, redone with the new x0_hat at t),
+    then predict x_{t_prev} with DPM-Solver++(2M)'s update (UniPC's predictor with B(h) = e^h - 1).
+
+    Args:
+        schedule, x_t, t, t_prev, eps_hat, clip_x0: as for ``ddim_step``; x_t is the predicted
+            point the step before returned.
+        previous: the ``memory`` the step before returned, () for the first step: up to two
+            (t, x, x0_hat), oldest first, x the corrected point at t.
+    Returns:
+        (x_{t_prev}, x0_hat, memory): memory = previous[-1:] + ((t, corrected x_t, x0_hat),), to pass
+        to the next step. A pure function: ``previous`` is read, never changed.
+    """
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None)
+    if not isinstance(previous, tuple) or len(previous) > 2 or any(len(entry) != 3 for entry in previous):
+        raise TypeError("previous must be the memory the step before returned: a tuple of up to two (t, x, x0_hat)")
+    times = [entry[0] for entry in previous] + [t, t_prev]
+    if any(later >= earlier for earlier, later in zip(times, times[1:])):
+        raise ValueError(f"timesteps must fall: previous steps at {times[:-2]}, then t={t}, t_prev={t_prev}")
+    for entry in previous:
+        check_float_tensor("previous x", entry[1])
+        check_float_tensor("previous x0_hat", entry[2])
+    as_alpha_bars = tuple((schedule.alpha_bar(t_before), x, x0) for t_before, x, x0 in previous)
+    x_prev, x0_hat, memory = unipc_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev),
+                                          as_alpha_bars, clip_x0)
+    return x_prev, x0_hat, tuple(previous[-1:]) + ((t, memory[-1][1], x0_hat),)
 
 
 def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
-                guidance_scale=1.0, guidance_interval=None, clip_x0=None, progress=True):
-    """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each step. Each step first
-    corrects the point it arrived at (``unipc_correct``, with the model call made there), then
-    predicts the next with DPM-Solver++(2M) (UniPC's predictor with B(h) = e^h - 1 is that same
-    update). Arguments as for ``unipc_sample``."""
-    timesteps, y, guidance, clip_x0 = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps, spacing, y,
-                                                       guidance_scale, clip_x0, guidance_interval=guidance_interval)
-    memory = []  # (t, x, x0_hat) of the step before, and of the one before that
+                guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
+    """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each ``unipc_update``; each step
+    passes its memory to the next. Arguments as for ``unipc_sample``."""
+    run = prepare_sampling(model, schedule, x_T, num_steps, 10, timesteps=timesteps, spacing=spacing, y=y,
+                           guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
+                           generator=generator)
 
-    def step(x, t, t_prev, eps_hat):
-        x0_hat, _ = predict_x0_hat(schedule, x, t, eps_hat, clip_x0)  # the model's guess at (x, t)
-        if memory:  # correct the point we arrived at, now that the model has been asked about it
-            t_before, x_before, x0_before = memory[-1]
-            earlier = (memory[-2][0], memory[-2][2]) if len(memory) == 2 else None
-            x = unipc_correct(schedule, x_before, t_before, t, x0_before, x0_hat, earlier)
-        previous = (memory[-1][0], memory[-1][2]) if memory else None
-        memory[:] = memory[-1:] + [(t, x, x0_hat)]
-        return data_prediction_update(schedule, x, t, t_prev, x0_hat, previous), x0_hat
-    return sampling_loop(model, x_T, timesteps, step, y, guidance, progress, "UniPC sampling")
+    def step(x, eps_hat, alpha_bar_t, alpha_bar_prev, memory):
+        return unipc_update(x, eps_hat, alpha_bar_t, alpha_bar_prev, memory or (), run.clip_x0)
+    return sampling_loop(model, x_T, run, step, progress, "UniPC sampling")
 
 
 def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
-                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, return_trajectory=False,
-                 progress=True):
+                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
+                 return_trajectory=False):
     """Generate samples with UniPC (Zhao et al. 2023): DPM-Solver++(2M) steps, each preceded by the
     corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
     order, one model call a step.
 
-    Args as for ``dpm_solver_sample`` (no eta; spacing "logsnr" by default). Returns x_0, or
-    (x_0, [x_T, ..., x_0]).
+    Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused, spacing
+    "logsnr" by default). Returns x_0, or (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                          guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
-                         progress=progress)
+                         generator=generator, progress=progress)
     return run_to_end(states, x_T, return_trajectory)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import (NULL_LABEL, check_choice, check_float_tensor, check_image_range, check_input_matches, check_int,
-                      check_labels, check_model, check_number)
-from .guidance import model_num_classes
+from ._checks import check_choice, check_float_tensor, check_image_range, check_int, check_number
+from .conditioning import NULL_LABEL, check_labels
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
+from .model_checks import check_input_matches, check_model, model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
 

@@ -8,6 +8,8 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
+from .samplers import SAMPLERS
+
 
 def interactive(draw, **controls):
     """Show ``draw(**values)`` (a function returning a matplotlib Figure) under its controls.
@@ -83,3 +85,13 @@ def dropdown(description, options, value=None):
     return widgets.Dropdown(options=options, value=value if value is not None else
                             (list(options.values())[0] if isinstance(options, dict) else options[0]),
                             description=description, style={"description_width": "initial"})
+
+
+def sampler_dropdown(description="sampler", value="ddim", names=None):
+    """A Dropdown over the samplers' names in ``dh.SAMPLERS`` (or the given subset ``names``); its
+    value is a name, and ``dh.SAMPLERS[value]`` is the sampler to call."""
+    names = list(SAMPLERS) if names is None else list(names)
+    unknown = [name for name in names + [value] if name not in SAMPLERS]
+    if unknown:
+        raise ValueError(f"sampler names must be among {list(SAMPLERS)}, got {unknown}")
+    return dropdown(description, names, value)

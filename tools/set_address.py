@@ -1,5 +1,6 @@
 """Write the series' address and release into every place that needs them, from the one place
-each lives: pyproject.toml's ``[project.urls] Repository`` and ``[project] version``.
+each lives: pyproject.toml's ``[project.urls] Repository`` and the package's ``__version__``
+(diffusion_helpers/_version.py).
 
     python tools/set_address.py          # rewrite the badges and install cells from pyproject.toml
     python tools/set_address.py --check  # change nothing; list what disagrees, exit 1 if anything does
@@ -9,7 +10,7 @@ It keeps in step: each notebook's Colab and Binder badges (first line of its fir
 from that address at that release), and the README's Colab and Binder links. The release is the
 git tag ``v`` + the version (version 0.1.0: tag v0.1.0): badges and installs name a tag, never a
 moving branch, so a student runs the notebook and the package of one release. Publishing a fork
-or a release: set ``Repository`` (and ``version``) in pyproject.toml, run this, commit, then tag
+or a release: set ``Repository`` in pyproject.toml (and ``__version__`` in _version.py), run this, commit, then tag
 that commit (``git tag v0.1.0``) and push the commit and the tag. Until the tag is pushed to the
 address, the badges and Colab's install point at nothing. Notebooks are read and written as JSON
 text, so nothing but the addresses changes.
@@ -46,11 +47,17 @@ def read_address(root=ROOT):
 
 
 def read_release(root=ROOT):
-    """The git tag of this release, "v" + pyproject.toml's [project] version, e.g. v0.1.0."""
-    version = pyproject_value(root, "project", "version", "X.Y.Z (the release is tagged vX.Y.Z)")
-    if not re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", version):
-        raise SystemExit(f"[project] version must look like 1.2.3, got {version!r}")
-    return "v" + version
+    """The git tag of this release, "v" + the package's version (diffusion_helpers/_version.py,
+    its one home; pyproject.toml reads it from there), e.g. v0.1.0."""
+    path = os.path.join(root, "diffusion_helpers", "_version.py")
+    try:
+        with open(path, encoding="utf-8") as file:
+            match = re.search(r'^__version__\s*=\s*"([0-9][0-9A-Za-z.+-]*)"', file.read(), re.M)
+    except FileNotFoundError:
+        match = None
+    if not match:
+        raise SystemExit(f'{os.path.relpath(path, root)} needs __version__ = "X.Y.Z" (the release is tagged vX.Y.Z)')
+    return "v" + match.group(1)
 
 
 def owner_name(address):

@@ -1,7 +1,7 @@
 """Check for notebook 6: the guided noise estimate of classifier-free guidance."""
 import torch
 
-from .._checks import NULL_LABEL
+from ..conditioning import NULL_LABEL
 from ..guidance import guided_noise
 from ._core import _call, _not_yet, _report, compare
 

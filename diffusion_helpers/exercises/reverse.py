@@ -27,7 +27,7 @@ def check_training_loss(function, data_shape=(1, 8, 8)):
     x0 = torch.rand(6, *data_shape, generator=generator, dtype=torch.float64) * 2 - 1
     noise = torch.randn(6, *data_shape, generator=generator, dtype=torch.float64)
     t = torch.tensor([0, 3, 100, 500, 900, 999])
-    abar = torch.cumprod(1 - schedule.betas.double(), 0)
+    abar = schedule.alphas_cumprod_float64
     reshaped = broadcast_shape(data_shape)
     tried = (f"model = a fixed test function of x_t and t, x0 and noise of shape {tuple(x0.shape)} (float64), "
              "t = tensor([0, 3, 100, 500, 900, 999]) and alphas_cumprod (1000,) of NoiseSchedule('linear', 1000)")
@@ -72,7 +72,7 @@ def check_ddpm_step(function, data_shape=(1, 8, 8)):
 
     schedule = NoiseSchedule("linear", 1000)
     betas = schedule.betas.double()
-    abar = torch.cumprod(1 - betas, 0)
+    abar = schedule.alphas_cumprod_float64
     generator = torch.Generator().manual_seed(2)
     for t in [999, 500, 10, 0]:
         x_t, eps_hat, noise = (torch.randn(4, *data_shape, generator=generator, dtype=torch.float64) for _ in range(3))

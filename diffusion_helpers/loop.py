@@ -1,0 +1,137 @@
+"""The one sampling loop that every sampler runs, and the checks of a run, made once before it.
+
+A sampler is a step function over a time grid: ``prepare_sampling`` checks the arguments of the
+whole run and fixes the grid, ``sampling_loop`` asks the model once a timestep and hands the
+prediction to the step, which returns the new state and what it remembers for the next step
+(a multistep solver's previous predictions, passed in and returned, never changed in place).
+"""
+import math
+import warnings
+from typing import NamedTuple
+
+import torch
+from tqdm.auto import tqdm
+
+from ._checks import check_choice, check_float_tensor
+from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
+from .model_checks import check_input_matches, check_model, check_prediction
+from .schedules import NoiseSchedule
+from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
+
+
+class SamplerState(NamedTuple):
+    """What the samplers' ``*_steps`` yield after each step: ``for t, x, x0_hat in ...``."""
+    t: int                 # the timestep the step started from (the model was asked about it)
+    x: torch.Tensor        # the samples after the step (x_0 after the last one)
+    x0_hat: torch.Tensor   # the clean data predicted at t
+
+
+class SamplingRun(NamedTuple):
+    """A sampler's checked arguments, as ``prepare_sampling`` returns them."""
+    timesteps: list        # the falling grid t_0 > t_1 > ... > t_{n-1}, ints
+    alpha_bars: list       # alpha-bar at each timestep, then 1.0 (t = -1, clean data): n + 1 floats
+    y: object              # labels, a LongTensor (B,) on x_T's device, or None
+    guidance_scale: object  # a float, or a tensor (B, 1, ..., 1)
+    guidance_interval: object  # None or (t_low, t_high)
+    clip_x0: bool
+    generator: object      # a torch.Generator or None
+
+
+def default_clip_x0(model, x_T):
+    """What clip_x0=None means: clip x0_hat for images, never for points. A model that declares its
+    ``data_range`` decides (dh.UNet: images in [-1, 1]; dh.MLPDenoiser: None, points); for any other
+    model, x_T shaped (B, C, H, W) means images."""
+    if hasattr(model, "data_range"):
+        return model.data_range is not None
+    return x_T.dim() == 4
+
+
+def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, *, timesteps=None, spacing="trailing", y=None,
+                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None):
+    """Check a sampler's arguments once, before any model call, and fix its time grid.
+    default_num_steps=None means all T steps. Returns a SamplingRun."""
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
+    check_model("model", model)
+    check_float_tensor("x_T", x_T)
+    if x_T.shape[0] == 0:
+        raise ValueError(f"x_T holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
+    check_input_matches(model, x_T, "x_T")
+    if not bool(torch.isfinite(x_T).all()):
+        raise ValueError("x_T holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if clip_x0 is not None and not isinstance(clip_x0, bool):
+        raise TypeError(f"clip_x0 must be True, False or None (clip for images, not for points), got {clip_x0!r}")
+    y, guidance_scale = check_guidance(model, x_T, y, guidance_scale)
+    guidance_interval = check_guidance_interval(guidance_interval, schedule.num_timesteps)
+    check_choice("spacing", spacing, SPACINGS)
+    if timesteps is None:
+        timesteps = make_timesteps(schedule.num_timesteps, default_num_steps if num_steps is None else num_steps, spacing,
+                                   schedule)
+    else:
+        timesteps = check_timestep_sequence(timesteps, schedule.num_timesteps)
+        if num_steps not in (None, default_num_steps, len(timesteps)):
+            raise ValueError(f"give num_steps or timesteps, not both: num_steps={num_steps} but "
+                             f"{len(timesteps)} timesteps")
+    timesteps = timesteps.tolist()
+    return SamplingRun(timesteps, schedule.alpha_bars(timesteps + [-1]), y, guidance_scale, guidance_interval,
+                       default_clip_x0(model, x_T) if clip_x0 is None else clip_x0, generator)
+
+
+def randn_like(x, generator):
+    """Standard normal noise shaped like x, drawn on the generator's device (reproducible on CPU)."""
+    device = generator.device if generator is not None else x.device
+    return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
+
+
+@torch.no_grad()
+def sampling_loop(model, x_T, run, step, progress=True, desc="sampling"):
+    """The one loop of every sampler: at each timestep t of ``run.timesteps`` predict the noise
+    (with guidance, one model call) and take
+
+        x, x0_hat, memory = step(x, eps_hat, alpha_bar_t, alpha_bar_prev, memory)
+
+    to the next timestep (alpha_bar_prev = 1 after the last: clean data). ``memory`` starts as
+    None; a multistep solver returns in it what the next step needs. Yields a SamplerState after
+    each step. Only the first prediction is checked for NaN (checking every step would make the
+    CPU wait for the device each time); the finished samples are checked once at the end."""
+    x, memory, falling = x_T, None, run.timesteps
+    steps = zip(tqdm(falling, desc=desc, disable=not progress, leave=False), run.alpha_bars, run.alpha_bars[1:])
+    for k, (t, alpha_bar_t, alpha_bar_prev) in enumerate(steps):
+        t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+        eps_hat = guided_noise_checked(model, x, t_batch, run.y, scale_at(run.guidance_scale, run.guidance_interval, t))
+        if k == 0:
+            check_prediction(eps_hat, x, t_batch)
+        x, x0_hat, memory = step(x, eps_hat, alpha_bar_t, alpha_bar_prev, memory)
+        if k == len(falling) - 1:
+            check_finished(model, x)
+        yield SamplerState(t, x, x0_hat)
+
+
+def check_finished(model, samples, slack=0.5):
+    """Refuse finished samples that hold NaN or inf (the model's prediction turned so on the way);
+    warn when they lie far outside the range the model was trained on (its ``data_range``,
+    [-1, 1] for dh.UNet): with clip_x0=False, images can blow up to +-1000."""
+    if samples.numel() == 0:
+        return
+    low, high = samples.min().item(), samples.max().item()
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("the samples hold NaN or inf values: the model's noise prediction turned NaN or inf "
+                         "during sampling (check x_T, the model's weights and its input range)")
+    data_range = getattr(model, "data_range", None)
+    if data_range is not None and (low < data_range[0] - slack or high > data_range[1] + slack):
+        warnings.warn(f"the samples span {low:.3g} to {high:.3g}, far outside the model's data range "
+                      f"[{data_range[0]:g}, {data_range[1]:g}]: sample images with clip_x0=True (the default "
+                      "for images)", stacklevel=3)
+
+
+def run_to_end(states, x_T, return_trajectory):
+    """Run a sampler's states to the end: x_0, or (x_0, [x_T, ..., x_0]) with return_trajectory."""
+    x, trajectory = x_T, [x_T]
+    for state in states:
+        x = state.x
+        if return_trajectory:
+            trajectory.append(x)
+    return (x, trajectory) if return_trajectory else x

@@ -1,0 +1,55 @@
+"""Checks of models: what a model is, what it takes and what it returns.
+
+A model here is any callable model(x_t, t[, y]) -> eps shaped like x_t (a dh.UNet, a dh.MLPDenoiser,
+a plain function); the package's edge refuses anything else with a message that names it.
+"""
+import torch
+
+
+def check_model(name, model):
+    """Refuse what is not a model: above all the (model, schedule) pair that ``dh.load_pretrained``
+    returns, passed whole, and anything that cannot be called."""
+    if isinstance(model, tuple):
+        raise TypeError(f"{name} is a tuple of {len(model)} items, not a model: dh.load_pretrained returns "
+                        f"(model, schedule); unpack it: model, schedule = dh.load_pretrained(...)")
+    if not callable(model):
+        raise TypeError(f"{name} must be a model (a callable such as dh.UNet), got {type(model).__name__}")
+    return model
+
+
+def check_input_matches(module, x, name="x", device=True):
+    """Refuse an input x that the module's weights cannot meet: another floating-point dtype (e.g.
+    float64 against float32 weights) or, with ``device``, another device."""
+    parameter = next(module.parameters(), None) if isinstance(module, torch.nn.Module) else None
+    if parameter is None:
+        return x
+    if device and parameter.device != x.device:
+        raise ValueError(f"{name} is on {x.device} but the model is on {parameter.device}: move one, "
+                         f"e.g. {name}.to(device)")
+    if parameter.is_floating_point() and x.is_floating_point() and x.dtype != parameter.dtype:
+        raise TypeError(f"{name} is {x.dtype} but the model's weights are {parameter.dtype}: convert it, "
+                        f"e.g. {name}.float() for float32")
+    return x
+
+
+def model_num_classes(model):
+    """The number of classes a model was built with (its ``num_classes``), or None if it has none."""
+    return getattr(model, "num_classes", None)
+
+
+def check_prediction_shape(prediction, x_t):
+    """Refuse a model output that is not a tensor shaped like its input x_t."""
+    if not isinstance(prediction, torch.Tensor) or prediction.shape != x_t.shape:
+        shape = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
+        raise ValueError(f"the model returned {shape} for x_t of shape {tuple(x_t.shape)}: a noise predictor "
+                         "must return its noise estimate shaped like its input")
+    return prediction
+
+
+def check_prediction(eps_hat, x_t, t):
+    """Refuse a model output that is not a finite tensor shaped like its input x_t."""
+    check_prediction_shape(eps_hat, x_t)
+    if not bool(torch.isfinite(eps_hat).all()):
+        raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
+                         "(check x_T, the model's weights and its input range)")
+    return eps_hat
