@@ -22,6 +22,7 @@ from .loop import SamplerState
 from .metrics import class_diversity, digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
+from .references import Reference, load_reference, record
 from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
 from .samplers import SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
@@ -52,6 +53,8 @@ __all__ = [
     "TOY_NAMES", "TOY_CLASS_NAMES", "SHAPE_NAMES",
     # checkpoints
     "load_pretrained", "list_pretrained", "load_checkpoint", "save_checkpoint",
+    # reference runs: full-mode numbers shipped beside a student's own
+    "load_reference", "record", "Reference",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
     # the session

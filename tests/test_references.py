@@ -1,0 +1,70 @@
+"""Reference runs: dh.record keeps values only while a reference run records, load_reference reads
+what tools/record_references.py wrote, with its provenance."""
+import os
+
+import nbformat
+import pytest
+import torch
+from conftest import load_tool
+
+import diffusion_helpers as dh
+from diffusion_helpers import references
+
+record_references = load_tool("record_references")
+
+
+def test_outside_a_reference_run_record_keeps_nothing_and_returns_the_value(monkeypatch, tmp_path):
+    monkeypatch.delenv(references.RECORD_VARIABLE, raising=False)
+    rows = [{"steps": 10, "frechet": 3.5}]
+    assert dh.record("rows", rows) is rows
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inside_a_reference_run_values_round_trip(monkeypatch, tmp_path):
+    path = tmp_path / "values.pt"
+    monkeypatch.setenv(references.RECORD_VARIABLE, str(path))
+    grid = torch.rand(4, 1, 28, 28, requires_grad=True)
+    dh.record("grid", grid)
+    dh.record("table", {"ddim": [0.9, 12.5], "label": "x", "none": None, "pair": (1, 2)})
+    dh.record("table", {"ddim": [0.8]})  # recorded again: the last value wins
+    stored = torch.load(path, weights_only=True)
+    assert torch.equal(stored["grid"], grid.detach()) and stored["table"] == {"ddim": [0.8]}
+
+
+def test_bad_keys_and_values_are_named(monkeypatch):
+    monkeypatch.delenv(references.RECORD_VARIABLE, raising=False)
+    with pytest.raises(TypeError, match="key must be a non-empty string"):
+        dh.record("", 1)
+    with pytest.raises(TypeError, match=r"dh.record\('model', \.\.\.\) keeps numbers.*got a Linear"):
+        dh.record("model", torch.nn.Linear(2, 2))
+
+
+def test_an_unknown_reference_lists_the_shipped_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"one of \[\], got '05_ddim'"):
+        dh.load_reference("05_ddim", directory=tmp_path)
+    torch.save({"values": {}, "provenance": {}}, tmp_path / "05_ddim.pt")
+    with pytest.raises(ValueError, match=r"one of \['05_ddim'\], got 'ddim'"):
+        dh.load_reference("ddim", directory=tmp_path)
+
+
+def test_the_recording_tool_runs_a_notebook_and_ships_its_values_with_provenance(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import torch, diffusion_helpers as dh\n"
+        "quick = dh.quick_mode()\n"
+        "dh.record('calls', 10)\ndh.record('quick', quick)\ndh.record('grid', torch.ones(2, 3))")])
+    path = tmp_path / "99_tiny.ipynb"
+    nbformat.write(notebook, path)
+    provenance = record_references.record_notebook(str(path), quick=True, out_dir=str(tmp_path / "refs"))
+    reference = dh.load_reference("99_tiny", directory=tmp_path / "refs")
+    assert reference.values["calls"] == 10 and reference.values["quick"] is True
+    assert torch.equal(reference.values["grid"], torch.ones(2, 3))
+    assert reference.provenance == provenance and provenance["keys"] == ["calls", "grid", "quick"]
+    assert provenance["quick"] is True and provenance["torch"] == torch.__version__ and provenance["seconds"] > 0
+    assert "quick mode" in reference.label and provenance["date"] in reference.label
+    assert os.environ.get(references.RECORD_VARIABLE) is None, "the tool restores the environment"
+
+
+def test_the_tool_refuses_to_ship_quick_numbers(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["record_references.py", "--quick"])
+    with pytest.raises(SystemExit, match="--quick records rough numbers"):
+        record_references.main()
