@@ -23,6 +23,8 @@ from .metrics import class_diversity, digit_report, frechet_distance, gaussian_b
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .references import Reference, load_reference, record
+from .claims import check_claims
+from . import references
 from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
 from .samplers import SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
@@ -54,7 +56,7 @@ __all__ = [
     # checkpoints
     "load_pretrained", "list_pretrained", "load_checkpoint", "save_checkpoint",
     # reference runs: full-mode numbers shipped beside a student's own
-    "load_reference", "record", "Reference",
+    "load_reference", "record", "Reference", "check_claims", "references",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
     # the session

@@ -18,6 +18,8 @@ import torch
 
 REFERENCE_DIR = os.path.join(os.path.dirname(__file__), "references")
 RECORD_VARIABLE = "DIFFUSION_RECORD"  # the file a reference run collects the recorded values in
+# what this kernel recorded so far, key -> value: the student's own numbers, for dh.check_claims
+THIS_RUN = {}  # (updated and cleared in place, never rebound: claims.py holds it by name)
 
 
 class Reference(NamedTuple):
@@ -54,12 +56,13 @@ def recording():
 
 
 def record(key, value):
-    """Keep ``value`` under ``key`` for the reference run of this notebook. Outside a reference run
-    ($DIFFUSION_RECORD unset) it only checks its arguments. Returns ``value``, so that a cell may
-    write ``rows = dh.record("rows", measure())``."""
+    """Keep ``value`` under ``key``: in THIS_RUN (this kernel's own numbers, which dh.check_claims
+    reads), and, during a reference run ($DIFFUSION_RECORD set), in the file that becomes the
+    shipped reference. Returns ``value``, so that a cell may write ``rows = dh.record("rows", measure())``."""
     if not isinstance(key, str) or not key:
         raise TypeError(f"key must be a non-empty string naming the measurement, got {key!r}")
     plain = _plain(value, key)
+    THIS_RUN[key] = plain
     path = recording()
     if path is not None:
         values = torch.load(path, weights_only=True) if os.path.exists(path) else {}

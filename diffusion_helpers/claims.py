@@ -1,0 +1,62 @@
+"""The notebooks' claims about an ordering or a ratio, each written down once with the numbers that
+must show it, and checked on the student's own run, on the shipped reference run, and by
+`python benchmarks/claims.py` on a full run.
+
+A claim reads values that the notebook keeps with ``dh.record(key, value)`` (see references.py)
+and answers True (the numbers show it), False (they show the opposite) or None (the difference
+is within the measurement's noise, or the run is too small to tell). In a notebook:
+
+    dh.check_claims("05_ddim", section="4")   # a line a claim: your run, the reference run
+"""
+from typing import Callable, NamedTuple
+
+from .references import THIS_RUN, load_reference, reference_names
+
+
+class Claim(NamedTuple):
+    """One sentence of a notebook and the test its numbers must pass."""
+    notebook: str        # the notebook's file name without .ipynb, e.g. "05_ddim"
+    section: str         # the section that states it, e.g. "4"
+    text: str            # the claim, as the notebook states it
+    needs: tuple         # the recorded keys it reads
+    verdict: Callable    # values (dict) -> True (holds), False (the opposite), None (within the noise)
+
+
+CLAIMS = []  # the notebooks' claims, in notebook and section order (filled below this module's helpers)
+
+
+def judge(claim, values):
+    """"holds", "contradicted", "within the noise", or "not measured" (a key it needs is missing)."""
+    if values is None or any(key not in values for key in claim.needs):
+        return "not measured"
+    outcome = claim.verdict(values)
+    if outcome is None:
+        return "within the noise"
+    return "holds" if outcome else "contradicted"
+
+
+def claims_of(notebook, section=None, claims=None):
+    """The claims of ``notebook`` (and of one ``section``, if given)."""
+    claims = CLAIMS if claims is None else claims
+    known = sorted({claim.notebook for claim in claims})
+    chosen = [claim for claim in claims if claim.notebook == notebook and section in (None, claim.section)]
+    if not chosen:
+        raise ValueError(f"no claims for notebook={notebook!r}, section={section!r}; notebooks with claims: {known}")
+    return chosen
+
+
+def check_claims(notebook, section=None, values=None, reference=None, claims=None, show=True):
+    """Judge each claim of ``notebook`` (one ``section``, if given) on ``values`` (default: what this
+    kernel recorded, the student's run) and on the shipped reference run. Prints one line a claim
+    when ``show``; returns a list of (claim, your verdict, the reference's verdict)."""
+    values = THIS_RUN if values is None else values
+    if reference is None and notebook in reference_names():
+        reference = load_reference(notebook)
+    rows = [(claim, judge(claim, values), judge(claim, reference.values if reference else None))
+            for claim in claims_of(notebook, section, claims)]
+    if show:
+        for claim, yours, theirs in rows:
+            print(f"[{claim.section}] {claim.text}\n      your run: {yours}; reference run: {theirs}")
+        if reference is not None:
+            print(f"      ({reference.label})")
+    return rows

@@ -1,0 +1,56 @@
+"""Claims: each is judged on recorded values as holds / contradicted / within the noise / not
+measured, on the student's run and on the reference run."""
+import pytest
+
+import diffusion_helpers as dh
+from diffusion_helpers.claims import Claim, check_claims, judge
+from diffusion_helpers.references import Reference
+
+
+def faster(values):
+    low, high = values["ten"], values["twenty"]
+    if abs(high - low) < 0.1:
+        return None  # within the noise
+    return low < high
+
+
+CLAIMS = [Claim("99_test", "1", "ten steps cost less than twenty", ("ten", "twenty"), faster),
+          Claim("99_test", "2", "twenty is positive", ("twenty",), lambda values: values["twenty"] > 0)]
+
+
+@pytest.mark.parametrize("values, verdict", [({"ten": 1.0, "twenty": 2.0}, "holds"),
+                                             ({"ten": 2.0, "twenty": 1.0}, "contradicted"),
+                                             ({"ten": 1.0, "twenty": 1.05}, "within the noise"),
+                                             ({"ten": 1.0}, "not measured"), (None, "not measured")])
+def test_a_claim_is_judged_by_its_numbers(values, verdict):
+    assert judge(CLAIMS[0], values) == verdict
+
+
+@pytest.fixture
+def empty_run():
+    saved = dict(dh.references.THIS_RUN)
+    dh.references.THIS_RUN.clear()
+    yield dh.references.THIS_RUN
+    dh.references.THIS_RUN.clear()
+    dh.references.THIS_RUN.update(saved)
+
+
+def test_check_claims_reads_this_run_and_the_reference(empty_run, capsys):
+    dh.record("ten", 1.0)
+    dh.record("twenty", 2.0)
+    reference = Reference({"ten": 3.0, "twenty": 2.0}, {"quick": False, "date": "2026-12-06", "device": "CPU",
+                                                         "torch": "2", "commit": "abcdef0"})
+    rows = check_claims("99_test", reference=reference, claims=CLAIMS)  # values: this kernel's recorded ones
+    assert [(yours, theirs) for _, yours, theirs in rows] == [("holds", "contradicted"), ("holds", "holds")]
+    printed = capsys.readouterr().out
+    assert "[1] ten steps cost less than twenty" in printed and "your run: holds; reference run: contradicted" in printed
+    assert "reference: full mode, 2026-12-06" in printed
+    one = check_claims("99_test", section="2", values={"twenty": -1.0}, reference=reference, claims=CLAIMS, show=False)
+    assert [(claim.section, yours) for claim, yours, _ in one] == [("2", "contradicted")]
+
+
+def test_an_unknown_notebook_or_section_is_named():
+    with pytest.raises(ValueError, match=r"notebook='98_none', section=None; notebooks with claims: \['99_test'\]"):
+        check_claims("98_none", claims=CLAIMS, values={})
+    with pytest.raises(ValueError, match="section='7'"):
+        check_claims("99_test", section="7", claims=CLAIMS, values={})
