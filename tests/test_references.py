@@ -68,3 +68,21 @@ def test_the_tool_refuses_to_ship_quick_numbers(monkeypatch):
     monkeypatch.setattr("sys.argv", ["record_references.py", "--quick"])
     with pytest.raises(SystemExit, match="--quick records rough numbers"):
         record_references.main()
+
+
+def test_a_recorded_full_run_is_what_the_site_shows_while_its_cells_match(tmp_path):
+    export = load_tool("export")
+    path = tmp_path / "98_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 98. Tiny"),
+        nbformat.v4.new_code_cell("import diffusion_helpers as dh\nprint('full' if not dh.quick_mode() else 'quick')\n"
+                                  "dh.record('mode', dh.quick_mode())")]), path)
+    record_references.record_notebook(str(path), quick=False, out_dir=str(tmp_path / "refs"),
+                                      executed_dir=str(tmp_path / "executed"))
+    shown = export.recorded_full_run(str(path), directory=str(tmp_path / "executed"))
+    assert shown is not None and shown.cells[1].outputs[0]["text"] == "full\n"
+    assert shown.metadata["diffusion_run"]["mode"] == "full"
+    notebook = nbformat.read(path, 4)
+    notebook.cells[1].source += "\nprint('changed')"
+    nbformat.write(notebook, path)
+    assert export.recorded_full_run(str(path), directory=str(tmp_path / "executed")) is None, "a stale run is not shown"

@@ -5,8 +5,12 @@
     python tools/export.py slides --presenter   # the same, sized for a lecture hall
     python tools/export.py tag                  # write each cell's slide metadata (see slide_type)
 
-The notebooks run first, in quick mode (DIFFUSION_QUICK=1; --full for the real thing, slower),
-so every page shows every figure: each widget draws its static figure when it is made. Images are
+Pages and slides show full-run outputs wherever a full run is recorded: `python
+tools/record_references.py` runs notebooks 3-6 in full mode and keeps each executed notebook in
+build/full-run/ (with a digest of its cells); a recorded run whose cells still match the notebook
+is used as it is. Any other notebook runs here first, in quick mode (DIFFUSION_QUICK=1; --full for
+the real thing, slower), and the line printed for it says so. Every page shows every figure: each
+widget draws its static figure when it is made. Images are
 embedded, so a page is one self-contained file. --presenter sets DIFFUSION_PRESENTER=1 while the
 notebooks run (``dh.setup`` then draws larger fonts and figures) and enlarges the slides' text.
 The slides load reveal.js, and the pages MathJax, from their CDNs when opened (online); for an
@@ -23,6 +27,7 @@ import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
+FULL_RUN_DIR = os.path.join(ROOT, "build", "full-run")  # executed full-mode notebooks (tools/record_references.py)
 PRESENTER_CSS = "<style>.reveal { font-size: 170%; } .reveal .jp-OutputArea-output img { max-height: 70vh; }</style>"
 
 
@@ -82,6 +87,28 @@ def execute(path, full=False, presenter=False, timeout=1800):
     return tagged(notebook)
 
 
+def source_digest(notebook):
+    """SHA-256 of a notebook's cell types and sources: a recorded run is used only while it matches."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        digest.update(f"{cell.cell_type}\0{cell.source}\0".encode())
+    return digest.hexdigest()
+
+
+def recorded_full_run(path, directory=FULL_RUN_DIR):
+    """The executed full-mode notebook recorded for ``path``, if its cells still match; else None."""
+    recorded = os.path.join(directory, os.path.basename(path))
+    if not os.path.exists(recorded):
+        return None
+    notebook = nbformat.read(recorded, 4)
+    run = notebook.metadata.get("diffusion_run", {})
+    if run.get("mode") != "full" or run.get("source_sha256") != source_digest(nbformat.read(path, 4)):
+        return None
+    return tagged(notebook)
+
+
 def readme_rows():
     """{notebook name: (what you build, run times)} from the README's table: one description for both."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
@@ -105,13 +132,17 @@ def write_site(executed, out_dir):
         title = next(line[2:] for cell in notebook.cells if cell.cell_type == "markdown"
                      for line in cell.source.splitlines() if line.startswith("# "))
         what, times = rows.get(name, ("", ""))
+        run = notebook.metadata.get("diffusion_run", {})
+        shown = (f"shown as run in full mode on {run.get('date', '?')}, {run.get('device', '?')}"
+                 if run.get("mode") == "full" else "shown as run in quick mode (rough figures)")
         items.append(f'<li><a href="{name}.html">{html.escape(title)}</a><p>{html.escape(what)}</p>'
-                     f'<p class="time">quick / full run on a 2-core CPU: {html.escape(times)}</p></li>')
+                     f'<p class="time">{html.escape(shown)}; quick / full run on a 2-core CPU: {html.escape(times)}</p></li>')
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>Diffusion models, from noise schedules to "
             "classifier-free guidance</title><style>body{font-family:sans-serif;max-width:52em;margin:2em auto;"
             "line-height:1.5} li{margin-bottom:1.2em} .time{color:#666;font-size:90%}</style></head><body>"
             "<h1>Diffusion models, from noise schedules to classifier-free guidance</h1>"
-            "<p>The series as run in quick mode, every figure included; read it in order. To run it yourself, "
+            "<p>The series as run in full mode where a full run is recorded (quick mode otherwise, as each "
+            "page's line below says), every figure included; read it in order. To run it yourself, "
             "see the README.</p><ol>" + "".join(items) + "</ol></body></html>")
     with open(os.path.join(out_dir, "index.html"), "w", encoding="utf-8") as file:
         file.write(page)
@@ -154,8 +185,17 @@ def main():
         return
     executed = {}
     for path in paths:
-        print(f"running {os.path.basename(path)} ({'full' if args.full else 'quick'} mode) ...", flush=True)
-        executed[os.path.basename(path)[:-6]] = execute(path, args.full, args.presenter and args.what == "slides")
+        name = os.path.basename(path)[:-6]
+        recorded = recorded_full_run(path)
+        if recorded is not None:
+            run = recorded.metadata["diffusion_run"]
+            print(f"{name}: the full run recorded on {run.get('date')} ({run.get('device')})", flush=True)
+            executed[name] = recorded
+            continue
+        print(f"{name}: no matching full run in build/full-run (tools/record_references.py records one); running "
+              f"it now in {'full' if args.full else 'quick'} mode ...", flush=True)
+        executed[name] = execute(path, args.full, args.presenter and args.what == "slides")
+        executed[name].metadata["diffusion_run"] = {"mode": "full" if args.full else "quick"}
     out = args.out or os.path.join(ROOT, "build", args.what)
     if args.what == "site":
         print(f"wrote {write_site(executed, out)}")

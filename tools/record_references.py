@@ -7,7 +7,8 @@ with its provenance (commit, date, device, torch version, mode, seconds).
     python tools/record_references.py --quick --out-dir /tmp/refs   # the mechanism only, in quick mode
 
 Offline (DIFFUSION_OFFLINE=1), as CI runs. Commit the written files: the notebooks load them with
-``dh.load_reference(name)`` and draw them beside a student's own numbers.
+``dh.load_reference(name)`` and draw them beside a student's own numbers. Each executed notebook
+is also kept in build/full-run/, from which `make site` and `make slides` take full-run outputs.
 """
 import argparse
 import datetime
@@ -25,6 +26,9 @@ from nbclient import NotebookClient
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from diffusion_helpers.references import RECORD_VARIABLE, REFERENCE_DIR  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export  # noqa: E402  (tools/export.py: the digest that ties a recorded run to its notebook)
 
 DEFAULT_NOTEBOOKS = ["03_toy_2d_diffusion", "04_mnist_unet", "05_ddim", "06_classifier_free_guidance"]
 
@@ -49,8 +53,9 @@ def device_name():
     return f"CPU ({os.cpu_count()} cores, {model})"
 
 
-def record_notebook(path, quick, out_dir, timeout=7200):
-    """Execute ``path`` with $DIFFUSION_RECORD set; write <out_dir>/<name>.pt; return its provenance."""
+def record_notebook(path, quick, out_dir, timeout=7200, executed_dir=None):
+    """Execute ``path`` with $DIFFUSION_RECORD set; write <out_dir>/<name>.pt; return its provenance.
+    With ``executed_dir``, also keep the executed notebook there (the site and slides show it)."""
     name = os.path.basename(path).removesuffix(".ipynb")
     with tempfile.TemporaryDirectory() as scratch:
         values_path = os.path.join(scratch, "values.pt")
@@ -74,6 +79,12 @@ def record_notebook(path, quick, out_dir, timeout=7200):
                   "python": platform.python_version(), "keys": sorted(values)}
     os.makedirs(out_dir, exist_ok=True)
     torch.save({"values": values, "provenance": provenance}, os.path.join(out_dir, f"{name}.pt"))
+    if executed_dir is not None:
+        notebook.metadata["diffusion_run"] = {"mode": "quick" if quick else "full", "date": provenance["date"],
+                                              "device": provenance["device"], "commit": provenance["commit"],
+                                              "source_sha256": export.source_digest(nbformat.read(path, 4))}
+        os.makedirs(executed_dir, exist_ok=True)
+        nbformat.write(notebook, os.path.join(executed_dir, os.path.basename(path)))
     return provenance
 
 
@@ -82,6 +93,8 @@ def main():
     parser.add_argument("notebooks", nargs="*", default=DEFAULT_NOTEBOOKS, help="names in notebooks/, without .ipynb")
     parser.add_argument("--quick", action="store_true", help="quick mode: try the mechanism, never ship the result")
     parser.add_argument("--out-dir", default=REFERENCE_DIR, help="where to write (default: the package's references/)")
+    parser.add_argument("--executed-dir", default=export.FULL_RUN_DIR,
+                        help="where to keep the executed notebooks for the site and slides (default build/full-run)")
     args = parser.parse_args()
     if args.quick and os.path.abspath(args.out_dir) == os.path.abspath(REFERENCE_DIR):
         raise SystemExit("--quick records rough numbers: give --out-dir elsewhere (the package ships full runs only)")
@@ -89,7 +102,8 @@ def main():
         path = os.path.join(ROOT, "notebooks", f"{name.removesuffix('.ipynb')}.ipynb")
         if not os.path.exists(path):
             raise SystemExit(f"no notebook {path}")
-        provenance = record_notebook(path, args.quick, args.out_dir)
+        provenance = record_notebook(path, args.quick, args.out_dir,
+                                     executed_dir=None if args.quick else args.executed_dir)
         print(f"{provenance['notebook']}: {len(provenance['keys'])} values in {provenance['seconds']:.0f} s "
               f"({'quick' if args.quick else 'full'} mode, {provenance['device']}): {', '.join(provenance['keys'])}")
 
