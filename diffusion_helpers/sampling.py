@@ -180,8 +180,9 @@ def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing
             gap, see ``ddpm_step``).
         timesteps: an explicit falling sequence instead of num_steps, e.g. [999, 499, 0].
         spacing: how num_steps are spread over 0 .. T-1 (``make_timesteps``): "trailing"
-            (default here and for DDIM, starts at T-1), "leading", "linspace", or "logsnr" (even
-            in half log-SNR, the solvers' default).
+            (starts at T-1), "leading", "linspace", "logsnr" (even in half log-SNR) or "karras"
+            (Karras et al.'s rho = 7); each sampler's default is ``DEFAULT_SPACINGS[name]``
+            ("trailing" here and for DDIM).
         y: class labels (B,) in [0, num_classes) or one int; dh.NULL_LABEL marks a row without a
             class; None: no labels.
         guidance_scale: classifier-free guidance, ours: 0 = unconditional, 1 = plain conditional,

@@ -97,9 +97,11 @@ def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spa
     DDIM needs 50-100 for.
 
     Args as for ``ddpm_sample`` (the same in every sampler; ``generator`` is accepted and unused:
-    the solver draws no noise, x_T decides the sample), but the steps are spread evenly in half
-    log-SNR by default (spacing="logsnr", ``logsnr_timesteps``): on the shipped "mnist" that
-    brings 10 steps much closer to the exact ODE than "trailing".
+    the solver draws no noise, x_T decides the sample), but the default grid is
+    ``DEFAULT_SPACINGS["dpm_solver"]``, "karras" (``karras_timesteps``, Karras et al. 2022's
+    rho = 7): on the shipped "mnist" it measured best at 10 and 15 model calls in
+    benchmarks/sampler_benchmark.py, just ahead of "logsnr" (even in half log-SNR) and far ahead
+    of "trailing", over whose long first step the second-order extrapolation goes wrong.
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
@@ -210,8 +212,11 @@ def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing=
     corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
     order, one model call a step.
 
-    Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused, spacing
-    "logsnr" by default). Returns x_0, or (x_0, [x_T, ..., x_0]).
+    Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused), but the
+    default grid is ``DEFAULT_SPACINGS["unipc"]``, "trailing": on the shipped "mnist" it measured
+    best at 15 model calls in benchmarks/sampler_benchmark.py, ahead of "karras" and "logsnr";
+    at 10 calls "karras" and "logsnr" measured better, so pass spacing="karras"
+    with fewer than 15 steps. Returns x_0, or (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                          guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,

@@ -20,7 +20,7 @@ KARRAS_RHO = 7.0
 # Each sampler's default grid, the one home of these defaults (the samplers' signatures read it).
 # The few-step solvers' entries are set by benchmarks/sampler_benchmark.py, which measures every
 # spacing at 10 and 15 model calls and prints the best beside these.
-DEFAULT_SPACINGS = {"ddpm": "trailing", "ddim": "trailing", "dpm_solver": "logsnr", "unipc": "logsnr"}
+DEFAULT_SPACINGS = {"ddpm": "trailing", "ddim": "trailing", "dpm_solver": "karras", "unipc": "trailing"}
 
 
 def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):

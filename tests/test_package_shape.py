@@ -106,7 +106,7 @@ def test_the_multistep_steps_are_pure():
 def test_unipc_step_threaded_by_hand_is_the_sampler():
     s = dh.NoiseSchedule("cosine", 200)
     model, x_T = dh.GaussianNoisePredictor(s, 1.0, 0.5), torch.randn(32, 1, dtype=torch.float64)
-    grid = dh.make_timesteps(200, 6, "logsnr", s).tolist()
+    grid = dh.make_timesteps(200, 6, dh.DEFAULT_SPACINGS["unipc"], s).tolist()
     x, memory = x_T, ()
     for t, t_prev in zip(grid, grid[1:] + [-1]):
         x, _, memory = dh.unipc_step(s, x, t, t_prev, model(x, torch.full((32,), t)), previous=memory)
@@ -198,7 +198,7 @@ def test_the_checks_run_once_a_run_not_once_a_step(monkeypatch, name):
         return lambda: dh.SAMPLERS[name](model, s, x_T, num_steps, progress=False, **options)
     few, many = count_calls(monkeypatch, run(10)), count_calls(monkeypatch, run(40))
     assert few == many, (few, many)
-    assert "check_step" not in few and few.get("torch.isfinite", 0) <= 3, few  # ("logsnr" grids ask alpha_bar T times, once)
+    assert "check_step" not in few and few.get("torch.isfinite", 0) <= 3, few  # ("logsnr", "karras" grids ask alpha_bar T times, once)
 
 
 def test_a_public_step_on_its_own_still_checks_its_inputs(monkeypatch):
