@@ -5,7 +5,7 @@ steps grow: on Gaussian data N(1, 0.5^2), whose ODE is solved in closed form
     python benchmarks/ode_convergence.py
 
 Three grids: "interior" runs from t=900 to t=100 (evenly in t), where the error is the solver's own;
-"trailing" (DDIM's default: from T-1, pure noise) and "logsnr" (the solvers' default: even in half
+"trailing" (DDIM's and UniPC's default: from T-1, pure noise) and "logsnr" (even in half
 log-SNR from -5.1) are measured at their last noisy timestep, before the final denoising step. A first-order solver's error halves when the
 steps double (ratio 2); a second-order one's falls by 4. (UniPC's last corrected point is never
 output: the state measured is its predictor's, before the correction the next step would make.)

@@ -17,6 +17,7 @@ import torch
 from ._checks import check_float_tensor, check_int, check_number
 from .loop import prepare_sampling, randn_like, run_to_end, sampling_loop
 from .schedules import NoiseSchedule, posterior_coefficients, x0_hat_from_eps
+from .timesteps import DEFAULT_SPACINGS
 
 
 def _one_timestep(name, t, low, high):
@@ -134,7 +135,7 @@ def ddim_step(schedule, x_t, t, t_prev, eps_hat, *, eta=0.0, noise=None, clip_x0
     return ddim_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev), eta, noise, clip_x0)
 
 
-def ddpm_steps(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing="trailing", y=None,
+def ddpm_steps(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddpm"], y=None,
                guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
     """DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), yielding a SamplerState (t, x, x0_hat)
     after each ``ddpm_step``. Arguments as for ``ddpm_sample``."""
@@ -148,7 +149,7 @@ def ddpm_steps(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing=
     return sampling_loop(model, x_T, run, step, progress, "DDPM sampling")
 
 
-def ddim_steps(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing="trailing", y=None,
+def ddim_steps(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddim"], y=None,
                guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True, eta=0.0):
     """DDIM sampling (Song et al. 2021, eq. 12), yielding a SamplerState (t, x, x0_hat) after each
     ``ddim_step``. Arguments as for ``ddim_sample``."""
@@ -163,7 +164,7 @@ def ddim_steps(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing="t
     return sampling_loop(model, x_T, run, step, progress, "DDIM sampling")
 
 
-def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing="trailing", y=None,
+def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddpm"], y=None,
                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
                 return_trajectory=False):
     """Generate samples with DDPM (Ho et al. 2020, Algorithm 2): T steps of ``ddpm_step`` from x_T.
@@ -179,8 +180,9 @@ def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing
             gap, see ``ddpm_step``).
         timesteps: an explicit falling sequence instead of num_steps, e.g. [999, 499, 0].
         spacing: how num_steps are spread over 0 .. T-1 (``make_timesteps``): "trailing"
-            (default here and for DDIM, starts at T-1), "leading", "linspace", or "logsnr" (even
-            in half log-SNR, the solvers' default).
+            (starts at T-1), "leading", "linspace", "logsnr" (even in half log-SNR) or "karras"
+            (Karras et al.'s rho = 7); each sampler's default is ``DEFAULT_SPACINGS[name]``
+            ("trailing" here and for DDIM).
         y: class labels (B,) in [0, num_classes) or one int; dh.NULL_LABEL marks a row without a
             class; None: no labels.
         guidance_scale: classifier-free guidance, ours: 0 = unconditional, 1 = plain conditional,
@@ -205,7 +207,7 @@ def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing
     return run_to_end(states, x_T, return_trajectory)
 
 
-def ddim_sample(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing="trailing", y=None,
+def ddim_sample(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddim"], y=None,
                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
                 return_trajectory=False, eta=0.0):
     """Generate samples with DDIM (Song et al. 2021): ``num_steps`` steps of ``ddim_step`` from x_T,

@@ -16,6 +16,7 @@ from ._checks import check_float_tensor
 from .loop import prepare_sampling, run_to_end, sampling_loop
 from .sampling import check_step, ddim_update, predict_x0_hat
 from .schedules import half_log_snr_from_alpha_bar as half_log_snr
+from .timesteps import DEFAULT_SPACINGS
 
 
 def data_prediction_update(x_t, x0_hat, alpha_bar_t, alpha_bar_prev, previous=None):
@@ -74,7 +75,7 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
     return dpm_solver_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev), previous, clip_x0)
 
 
-def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
+def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing=DEFAULT_SPACINGS["dpm_solver"], y=None,
                      guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
     """DPM-Solver++(2M) sampling, yielding a SamplerState (t, x, x0_hat) after each step; each step
     passes its (alpha_bar_t, x0_hat) to the next. Arguments as for ``dpm_solver_sample``."""
@@ -88,7 +89,7 @@ def dpm_solver_steps(model, schedule, x_T, num_steps=15, *, timesteps=None, spac
     return sampling_loop(model, x_T, run, step, progress, "DPM-Solver++ sampling")
 
 
-def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing="logsnr", y=None,
+def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spacing=DEFAULT_SPACINGS["dpm_solver"], y=None,
                       guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
                       return_trajectory=False):
     """Generate samples with DPM-Solver++(2M) (Lu et al. 2022) in ``num_steps`` model calls:
@@ -96,9 +97,11 @@ def dpm_solver_sample(model, schedule, x_T, num_steps=15, *, timesteps=None, spa
     DDIM needs 50-100 for.
 
     Args as for ``ddpm_sample`` (the same in every sampler; ``generator`` is accepted and unused:
-    the solver draws no noise, x_T decides the sample), but the steps are spread evenly in half
-    log-SNR by default (spacing="logsnr", ``logsnr_timesteps``): on the shipped "mnist" that
-    brings 10 steps much closer to the exact ODE than "trailing".
+    the solver draws no noise, x_T decides the sample), but the default grid is
+    ``DEFAULT_SPACINGS["dpm_solver"]``, "karras" (``karras_timesteps``, Karras et al. 2022's
+    rho = 7): on the shipped "mnist" it measured best at 10 and 15 model calls in
+    benchmarks/sampler_benchmark.py, just ahead of "logsnr" (even in half log-SNR) and far ahead
+    of "trailing", over whose long first step the second-order extrapolation goes wrong.
     Returns x_0, or (x_0, [x_T, ..., x_0]) with num_steps + 1 tensors.
     """
     states = dpm_solver_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
@@ -189,7 +192,7 @@ def unipc_step(schedule, x_t, t, t_prev, eps_hat, *, previous=(), clip_x0=False)
     return x_prev, x0_hat, tuple(previous[-1:]) + ((t, memory[-1][1], x0_hat),)
 
 
-def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
+def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing=DEFAULT_SPACINGS["unipc"], y=None,
                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
     """UniPC sampling, yielding a SamplerState (t, x, x0_hat) after each ``unipc_update``; each step
     passes its memory to the next. Arguments as for ``unipc_sample``."""
@@ -202,15 +205,18 @@ def unipc_steps(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="
     return sampling_loop(model, x_T, run, step, progress, "UniPC sampling")
 
 
-def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing="logsnr", y=None,
+def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing=DEFAULT_SPACINGS["unipc"], y=None,
                  guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
                  return_trajectory=False):
     """Generate samples with UniPC (Zhao et al. 2023): DPM-Solver++(2M) steps, each preceded by the
     corrector UniC, which reuses the model call the next step makes anyway; deterministic, second
     order, one model call a step.
 
-    Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused, spacing
-    "logsnr" by default). Returns x_0, or (x_0, [x_T, ..., x_0]).
+    Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused), but the
+    default grid is ``DEFAULT_SPACINGS["unipc"]``, "trailing": on the shipped "mnist" it measured
+    best at 15 model calls in benchmarks/sampler_benchmark.py, ahead of "karras" and "logsnr";
+    at 10 calls "karras" and "logsnr" measured better, so pass spacing="karras"
+    with fewer than 15 steps. Returns x_0, or (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                          guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,

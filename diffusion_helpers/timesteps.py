@@ -3,6 +3,7 @@
 Sampling with fewer steps than training means choosing a sub-sequence of the T timesteps; how
 they are spread (the spacing) matters most when the steps are few.
 """
+import math
 import numbers
 
 import torch
@@ -10,10 +11,16 @@ import torch
 from ._checks import check_int, check_number
 from .schedules import NoiseSchedule
 
-SPACINGS = ("trailing", "leading", "linspace", "logsnr")
-# Where the "logsnr" grid starts: half log-SNR below this is pure noise to the sampler; diffusers'
-# DPMSolverMultistepScheduler advises lambda_min_clipped = -5.1 for the cosine schedule.
+SPACINGS = ("trailing", "leading", "linspace", "logsnr", "karras")
+# Where the "logsnr" and "karras" grids start: half log-SNR below this is pure noise to the sampler;
+# diffusers' DPMSolverMultistepScheduler advises lambda_min_clipped = -5.1 for the cosine schedule.
 LOGSNR_MIN = -5.1
+# Karras et al. 2022 (EDM), eq. 5 and table 1: rho = 7.
+KARRAS_RHO = 7.0
+# Each sampler's default grid, the one home of these defaults (the samplers' signatures read it).
+# The few-step solvers' entries are set by benchmarks/sampler_benchmark.py, which measures every
+# spacing at 10 and 15 model calls and prints the best beside these.
+DEFAULT_SPACINGS = {"ddpm": "trailing", "ddim": "trailing", "dpm_solver": "karras", "unipc": "trailing"}
 
 
 def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
@@ -25,7 +32,9 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
       first step treats pure noise as if some signal were left.
     - "linspace": round(linspace(0, T-1, n)), falling.
     - "logsnr": even steps in half log-SNR, see ``logsnr_timesteps``; it needs the ``schedule``.
-    n = T gives T-1, ..., 0 (every step) with each spacing but "logsnr".
+    - "karras": Karras et al. 2022's rho = 7 grid, see ``karras_timesteps``; it needs the ``schedule``.
+    n = T gives T-1, ..., 0 (every step) with each spacing but "logsnr" and "karras".
+    Each sampler's default is ``DEFAULT_SPACINGS[name]``.
     """
     T = check_int("num_timesteps", num_timesteps, low=1)
     n = check_int("num_steps", num_steps, low=1, high=T)
@@ -39,6 +48,10 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
         if not isinstance(schedule, NoiseSchedule) or schedule.num_timesteps != T:
             raise ValueError(f'spacing "logsnr" needs the schedule (with T = {T}): make_timesteps(T, n, "logsnr", schedule)')
         return logsnr_timesteps(schedule, n)
+    elif spacing == "karras":
+        if not isinstance(schedule, NoiseSchedule) or schedule.num_timesteps != T:
+            raise ValueError(f'spacing "karras" needs the schedule (with T = {T}): make_timesteps(T, n, "karras", schedule)')
+        return karras_timesteps(schedule, n)
     else:
         raise ValueError(f"spacing must be one of {list(SPACINGS)}, got {spacing!r}")
     return steps.long()
@@ -52,17 +65,55 @@ def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
     rounded to the nearest timestep; the sampler evaluates the model at the first n, and its last
     step lands on clean data (t = -1) instead of the (n+1)-th. Where rounding would repeat a
     timestep (many steps, where lambda moves fast), the later one moves down by one.
-    Few-step solvers gain most: on the cosine schedule lambda runs from -20 at t = 999 to +5 at
+    Few-step solvers gain most: on the cosine schedule lambda runs from -10 at t = 999 to +5 at
     t = 0, and "trailing" spends its first step on the range below -5, which is pure noise.
     """
+    lambdas, start, n = lambda_range(schedule, num_steps, lambda_min, "logsnr")
+    targets = torch.linspace(start, float(lambdas[0]), n + 1, dtype=torch.float64)[:n]
+    return nearest_timesteps(lambdas, targets)
+
+
+def karras_timesteps(schedule, num_steps, rho=KARRAS_RHO, lambda_min=LOGSNR_MIN):
+    """Timesteps of Karras et al. 2022 ("Elucidating the design space of diffusion-based generative
+    models", eq. 5), a LongTensor (num_steps,): with sigma = sigma_t / alpha_t = exp(-lambda_t),
+
+        sigma_i = (sigma_max^(1/rho) + i / (n-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,  i = 0 .. n-1,
+
+    rho = 7, each rounded to the timestep nearest in lambda (a repeat moves down by one, as in
+    ``logsnr_timesteps``); the sampler's last step goes on to clean data (sigma_n = 0, t = -1).
+    sigma_min is the schedule's at t = 0; sigma_max the schedule's at T-1 but at most
+    exp(-lambda_min), the start of the "logsnr" grid (EDM itself takes sigma_max = 80, lambda -4.4),
+    so the two grids differ only in how they spread the steps: rho = 1 spaces sigma evenly, rho ->
+    infinity spaces log sigma (= -lambda) evenly, the "logsnr" grid; rho = 7 lies between, with
+    more of its steps at high noise than "logsnr" and its last model call at t = 0.
+    diffusers: ``use_karras_sigmas=True``.
+    """
+    lambdas, start, n = lambda_range(schedule, num_steps, lambda_min, "karras")
+    rho = check_number("rho", rho, low=1e-3)
+    if n == 1:
+        return nearest_timesteps(lambdas, torch.tensor([start], dtype=torch.float64))
+    high, low = math.exp(-start / rho), math.exp(-float(lambdas[0]) / rho)  # sigma_max^(1/rho), sigma_min^(1/rho)
+    sigmas = (high + torch.arange(n, dtype=torch.float64) / (n - 1) * (low - high)) ** rho
+    return nearest_timesteps(lambdas, -sigmas.log())
+
+
+def lambda_range(schedule, num_steps, lambda_min, spacing):
+    """Half log-SNR at every timestep (a float64 tensor (T,)), where a grid starts in it
+    (lambda_{T-1}, or lambda_min if higher) and the checked num_steps."""
     if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f'spacing "logsnr" needs a NoiseSchedule, got {type(schedule).__name__}')
+        raise TypeError(f'spacing "{spacing}" needs a NoiseSchedule, got {type(schedule).__name__}')
     T = schedule.num_timesteps
     n = check_int("num_steps", num_steps, low=1, high=T)
     lambdas = torch.tensor([schedule.half_log_snr(t) for t in range(T)], dtype=torch.float64)
     lambda_min = check_number("lambda_min", lambda_min, high=float(lambdas[0]) - 1e-6)
-    start = max(float(lambdas[-1]), lambda_min)
-    targets = torch.linspace(start, float(lambdas[0]), n + 1, dtype=torch.float64)[:n]
+    return lambdas, max(float(lambdas[-1]), lambda_min), n
+
+
+def nearest_timesteps(lambdas, targets):
+    """For rising targets in half log-SNR, the nearest timesteps, made strictly falling: where
+    rounding would repeat a timestep the later one moves down by one, with room left for the
+    steps still to come. A LongTensor like targets."""
+    n = len(targets)
     nearest = (lambdas[None, :] - targets[:, None]).abs().argmin(dim=1).tolist()
     steps = []
     for k, t in enumerate(nearest):  # strictly falling, with room left for the steps still to come

@@ -31,6 +31,21 @@ def test_every_sampler_has_the_shared_parameters_in_order(name):
     assert set(dh.SAMPLERS) == set(dh.SAMPLER_STEPS) == {"ddpm", "ddim", "dpm_solver", "unipc"}
 
 
+@pytest.mark.parametrize("name", list(dh.SAMPLERS))
+def test_every_sampler_takes_its_default_grid_from_one_named_constant(name):
+    """dh.DEFAULT_SPACINGS is the one home of the default grids: the signatures read it, the sampler
+    benchmark prints it beside the measured best, and the README's table names it."""
+    assert set(dh.DEFAULT_SPACINGS) == set(dh.SAMPLERS) and set(dh.DEFAULT_SPACINGS.values()) <= set(dh.SPACINGS)
+    for function in (dh.SAMPLERS[name], dh.SAMPLER_STEPS[name]):
+        assert inspect.signature(function).parameters["spacing"].default == dh.DEFAULT_SPACINGS[name]
+    benchmark = (PACKAGE.parent / "benchmarks" / "sampler_benchmark.py").read_text()
+    assert "dh.DEFAULT_SPACINGS[name]" in benchmark and "dh.SPACINGS" in benchmark
+    readme = (PACKAGE.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| where to stop"))
+    title = {"ddpm": "DDPM", "ddim": "DDIM", "dpm_solver": "DPM-Solver++", "unipc": "UniPC"}[name]
+    assert "dh.DEFAULT_SPACINGS" in row and f'{title} "{dh.DEFAULT_SPACINGS[name]}"' in row, row
+
+
 def test_the_samplers_agree_with_their_steps_and_take_num_steps_by_position():
     s = dh.NoiseSchedule("cosine", 100)
     model, x_T = dh.GaussianNoisePredictor(s, 1.0, 0.5), torch.randn(16, 2, dtype=torch.float64)
@@ -91,7 +106,7 @@ def test_the_multistep_steps_are_pure():
 def test_unipc_step_threaded_by_hand_is_the_sampler():
     s = dh.NoiseSchedule("cosine", 200)
     model, x_T = dh.GaussianNoisePredictor(s, 1.0, 0.5), torch.randn(32, 1, dtype=torch.float64)
-    grid = dh.make_timesteps(200, 6, "logsnr", s).tolist()
+    grid = dh.make_timesteps(200, 6, dh.DEFAULT_SPACINGS["unipc"], s).tolist()
     x, memory = x_T, ()
     for t, t_prev in zip(grid, grid[1:] + [-1]):
         x, _, memory = dh.unipc_step(s, x, t, t_prev, model(x, torch.full((32,), t)), previous=memory)
@@ -183,7 +198,7 @@ def test_the_checks_run_once_a_run_not_once_a_step(monkeypatch, name):
         return lambda: dh.SAMPLERS[name](model, s, x_T, num_steps, progress=False, **options)
     few, many = count_calls(monkeypatch, run(10)), count_calls(monkeypatch, run(40))
     assert few == many, (few, many)
-    assert "check_step" not in few and few.get("torch.isfinite", 0) <= 3, few  # ("logsnr" grids ask alpha_bar T times, once)
+    assert "check_step" not in few and few.get("torch.isfinite", 0) <= 3, few  # ("logsnr", "karras" grids ask alpha_bar T times, once)
 
 
 def test_a_public_step_on_its_own_still_checks_its_inputs(monkeypatch):

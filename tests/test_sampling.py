@@ -1,4 +1,5 @@
 """DDPM and DDIM: each step against diffusers, the loops against exact noise predictors of Gaussians."""
+import math
 import warnings
 
 import pytest
@@ -58,13 +59,48 @@ def test_logsnr_timesteps_are_even_in_half_log_snr(schedule_name, num_steps):
     assert timesteps[0] == (995 if schedule_name == "cosine" else 999)
 
 
-def test_logsnr_timesteps_stay_strictly_falling_for_every_count():
+@pytest.mark.parametrize("spacing", ["logsnr", "karras"])
+def test_schedule_grids_stay_strictly_falling_for_every_count(spacing):
     s = dh.NoiseSchedule("cosine", 100)
     for num_steps in range(1, 101):
-        timesteps = dh.make_timesteps(100, num_steps, "logsnr", s).tolist()
+        timesteps = dh.make_timesteps(100, num_steps, spacing, s).tolist()
         assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
         assert 0 <= timesteps[-1] and timesteps[0] <= 99
-    assert dh.make_timesteps(100, 100, "logsnr", s).tolist() == list(range(99, -1, -1))
+    assert dh.make_timesteps(100, 100, spacing, s).tolist() == list(range(99, -1, -1))
+
+
+@pytest.mark.parametrize("schedule_name", ["cosine", "linear"])
+@pytest.mark.parametrize("num_steps", [2, 10, 15, 50])
+def test_karras_timesteps_follow_karras_eq_5(schedule_name, num_steps):
+    """sigma_i = (sigma_max^(1/7) + i/(n-1) (sigma_min^(1/7) - sigma_max^(1/7)))^7 with sigma = exp(-lambda),
+    from the "logsnr" grid's start (lambda -5.1, or lambda_{T-1} if higher) to t = 0, each at the
+    timestep nearest in lambda; where rounding repeats a timestep (many steps: near t = T-1, where
+    rho = 7 crowds them) the later one moves down by one."""
+    s = dh.NoiseSchedule(schedule_name, 1000)
+    timesteps = dh.make_timesteps(1000, num_steps, "karras", s).tolist()
+    lambdas = [s.half_log_snr(t) for t in range(1000)]
+    start = max(lambdas[-1], dh.timesteps.LOGSNR_MIN)
+    high, low = math.exp(-start / 7), math.exp(-lambdas[0] / 7)
+    targets = [-7 * math.log(high + i / (num_steps - 1) * (low - high)) for i in range(num_steps)]
+    nearest = [min(range(1000), key=lambda t: abs(lambdas[t] - target)) for target in targets]
+    assert len(timesteps) == num_steps and all(a > b for a, b in zip(timesteps, timesteps[1:]))
+    if num_steps <= 15:
+        assert timesteps == nearest
+    assert all(t <= u for t, u in zip(timesteps, nearest)), (timesteps, nearest)  # repeats only move down
+    assert timesteps[0] == dh.make_timesteps(1000, num_steps, "logsnr", s).tolist()[0] and timesteps[-1] == 0
+
+
+@pytest.mark.parametrize("num_steps", [5, 10, 15])
+def test_karras_timesteps_are_diffusers_where_no_clip_applies(num_steps):
+    """On the linear schedule lambda_{T-1} = -5.06 lies above -5.1, so our grid is diffusers'
+    use_karras_sigmas (which interpolates t in log sigma and rounds: at most one apart)."""
+    from diffusers import DPMSolverMultistepScheduler
+    s = dh.NoiseSchedule("linear", 1000)
+    theirs = DPMSolverMultistepScheduler(num_train_timesteps=1000, use_karras_sigmas=True)
+    theirs.set_timesteps(num_steps)
+    ours = dh.make_timesteps(1000, num_steps, "karras", s).tolist()
+    assert len(ours) == len(theirs.timesteps)
+    assert all(abs(a - b) <= 1 for a, b in zip(ours, theirs.timesteps.tolist())), (ours, theirs.timesteps.tolist())
 
 
 @pytest.mark.parametrize("clip_x0", [False, True])
@@ -243,6 +279,9 @@ def not_a_noise_predictor(shape):
     (lambda m, s: dh.make_timesteps(50, 10, "logsnr", s), ValueError, "needs the schedule"),
     (lambda m, s: dh.timesteps.logsnr_timesteps("cosine", 10), TypeError, "needs a NoiseSchedule"),
     (lambda m, s: dh.timesteps.logsnr_timesteps(s, 10, lambda_min=10.0), ValueError, "lambda_min"),
+    (lambda m, s: dh.make_timesteps(100, 10, "karras"), ValueError, "needs the schedule"),
+    (lambda m, s: dh.timesteps.karras_timesteps("cosine", 10), TypeError, "needs a NoiseSchedule"),
+    (lambda m, s: dh.timesteps.karras_timesteps(s, 10, rho=0.0), ValueError, "rho"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[10, 50]), ValueError, "fall"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[100, 50]), ValueError, "[0, 99]"),
     (lambda m, s: dh.ddim_sample(m, s, torch.randn(2, 2), timesteps=[99.0, 50.0]), TypeError, "timesteps"),

@@ -8,9 +8,9 @@ import diffusion_helpers as dh
 
 @pytest.mark.parametrize("schedule_name, theirs_name", [("linear", "linear"), ("cosine", "squaredcos_cap_v2")])
 @pytest.mark.parametrize("num_steps", [5, 10, 20])
-@pytest.mark.parametrize("spacing", ["logsnr", "trailing"])
+@pytest.mark.parametrize("spacing", ["karras", "logsnr", "trailing"])
 def test_dpm_solver_equals_diffusers_dpm_solver_plus_plus_2m(schedule_name, theirs_name, num_steps, spacing):
-    """diffusers run on our grid ("logsnr", the solver's default, or "trailing")."""
+    """diffusers run on our grid ("karras", the solver's default, "logsnr" or "trailing")."""
     s = dh.NoiseSchedule(schedule_name, 1000)
     timesteps = dh.make_timesteps(1000, num_steps, spacing, s)
     theirs = DPMSolverMultistepScheduler(num_train_timesteps=1000, beta_schedule=theirs_name, solver_order=2,
