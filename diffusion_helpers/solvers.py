@@ -213,10 +213,10 @@ def unipc_sample(model, schedule, x_T, num_steps=10, *, timesteps=None, spacing=
     order, one model call a step.
 
     Args as for ``dpm_solver_sample`` (the same in every sampler; ``generator`` unused), but the
-    default grid is ``DEFAULT_SPACINGS["unipc"]``, "trailing": on the shipped "mnist" it measured
-    best at 15 model calls in benchmarks/sampler_benchmark.py, ahead of "karras" and "logsnr";
-    at 10 calls "karras" and "logsnr" measured better, so pass spacing="karras"
-    with fewer than 15 steps. Returns x_0, or (x_0, [x_T, ..., x_0]).
+    default grid is ``DEFAULT_SPACINGS["unipc"]``, "karras": on the shipped "mnist" it measured
+    best at UniPC's default 10 model calls in benchmarks/sampler_benchmark.py (with "logsnr" close
+    behind; "trailing" far worse there); at 15 calls "trailing" measured best, so pass
+    spacing="trailing" with 15 steps or more. Returns x_0, or (x_0, [x_T, ..., x_0]).
     """
     states = unipc_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                          guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,

@@ -19,8 +19,9 @@ LOGSNR_MIN = -5.1
 KARRAS_RHO = 7.0
 # Each sampler's default grid, the one home of these defaults (the samplers' signatures read it).
 # The few-step solvers' entries are set by benchmarks/sampler_benchmark.py, which measures every
-# spacing at 10 and 15 model calls and prints the best beside these.
-DEFAULT_SPACINGS = {"ddpm": "trailing", "ddim": "trailing", "dpm_solver": "karras", "unipc": "trailing"}
+# spacing at 10 and 15 model calls and prints the best at each solver's default step count
+# (DPM-Solver++ 15, UniPC 10) beside these.
+DEFAULT_SPACINGS = {"ddpm": "trailing", "ddim": "trailing", "dpm_solver": "karras", "unipc": "karras"}
 
 
 def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
