@@ -19,6 +19,7 @@ import torch
 
 from ._checks import check_int
 from .model_checks import check_model
+from .uncertainty import format_measured
 
 
 class CountingModel:
@@ -57,9 +58,8 @@ class Cost(NamedTuple):
         """The median seconds, so that a Cost compares with dh.compare like an Estimate."""
         return self.seconds
 
-    def __format__(self, spec):
-        spec = spec or ".2f"
-        return f"{format(self.seconds, spec)} s [{format(self.low, spec)}, {format(self.high, spec)}]"
+    def __format__(self, spec):  # f"{cost:>22.2f}" -> "  1.23 s [1.20, 1.31]"
+        return format_measured(spec, self.seconds, "{} s [{}, {}]", self.low, self.high, default=".2f")
 
 
 def synchronize():

@@ -6,6 +6,7 @@ error (what tables print after "±"), ``low`` and ``high`` an interval of about 
 draw and what ``compare`` reads). Two values differ only when their intervals do not overlap.
 """
 import math
+import re
 from typing import NamedTuple
 
 import torch
@@ -23,8 +24,16 @@ class Estimate(NamedTuple):
     high: float
 
     def __format__(self, spec):
-        spec = spec or "g"
-        return f"{format(self.value, spec)} ± {format(self.error, spec)}"
+        return format_measured(spec, self.value, "{} ± {}", self.error)
+
+
+def format_measured(spec, value, template, *others, default="g"):
+    """Format value and others with spec's precision and type, then pad the whole text to spec's
+    width and alignment: format_measured(">16.1%", 0.9, "{} ± {}", 0.04) -> "     90.0% ± 4.0%"."""
+    parts = re.fullmatch(r"(?P<align>.?[<>^=])?(?P<width>\d*)(?P<rest>.*)", spec)
+    rest = parts["rest"] or default
+    text = template.format(*(format(number, rest) for number in (value, *others)))
+    return format(text, (parts["align"] or ">") + parts["width"]) if parts["width"] else text
 
 
 def share_estimate(share, n):
