@@ -224,7 +224,8 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
 
 def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=None, size=(5.6, 4.0)):
     """A row of line charts. ``panels`` maps a panel's y-axis label to {series name: (x, y)}; y may
-    hold measured values (dh.Estimate, dh.Cost), drawn with error bars from their low to high;
+    hold measured values (dh.Estimate, dh.Cost), drawn with error bars from their low to high
+    (each series nudged sideways a little, so that bars at one x do not hide each other);
     ``references`` maps a panel's label to {name: y}, drawn as dashed horizontal lines (e.g. the
     real-data floor). Points are marked, so a series of two points still reads as a line; a series
     keeps its colour in every panel."""
@@ -237,6 +238,8 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
             if all(hasattr(v, "low") and hasattr(v, "high") for v in y):  # dh.Estimate or dh.Cost: error bars
                 values = np.array([v.value for v in y], dtype=float)
                 bars = np.array([[v.value - v.low for v in y], [v.high - v.value for v in y]], dtype=float)
+                shift = 0.025 * (names.index(name) - (len(names) - 1) / 2)  # bars at one x side by side
+                x = x * (1 + shift) if logx else x + shift * (np.ptp(x) or 1.0)
                 ax.errorbar(x, values, yerr=bars, marker="o", ms=4, capsize=3, label=name, color=color)
             else:
                 ax.plot(x, np.asarray(y, dtype=float), marker="o", ms=4, label=name, color=color)
