@@ -23,7 +23,6 @@ import diffusion_helpers as dh
 
 sys.path.insert(0, os.path.dirname(__file__))
 from reference_unet import ReferenceUNet  # noqa: E402
-from unet_speed import median_seconds as seconds  # noqa: E402
 
 
 def load(name, weights=None, path=None, option="--weights"):
@@ -52,18 +51,20 @@ def speed(name, model, schedule, repeats, full_ddpm):
     x = torch.randn(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     t = torch.randint(0, 1000, (64,), generator=torch.Generator().manual_seed(1))
 
-    def forward():
-        with torch.no_grad():
-            model(x, t)
-
-    forward_s = seconds(forward, repeats)
-    ddim_s = seconds(lambda: dh.ddim_sample(model, schedule, x, num_steps=50, progress=False), max(1, repeats // 3))
+    # every time here is dh.measure_cost's: the median of repeated runs, the model calls counted
+    forward_s = dh.measure_cost(lambda m: m(x, t), model, repeats=repeats, warmup=1).seconds
+    ddim = dh.measure_cost(lambda m: dh.ddim_sample(m, schedule, x, num_steps=50, progress=False), model,
+                           repeats=max(1, repeats // 3))
+    ddim_s = ddim.seconds
     if full_ddpm:
-        ddpm_s, note = seconds(lambda: dh.ddpm_sample(model, schedule, x, progress=False), 1), ""
-    else:  # 100 of the 1000 steps, times 10: every step costs one forward pass
+        ddpm = dh.measure_cost(lambda m: dh.ddpm_sample(m, schedule, x, progress=False), model, repeats=1)
+        ddpm_s, note = ddpm.seconds, f" ({ddpm.model_calls} calls)"
+    else:  # 100 of the 1000 steps, times 10: every step costs one forward pass (counted: 100 calls)
         short = dh.NoiseSchedule.from_betas(schedule.betas[:100])
-        ddpm_s, note = 10 * seconds(lambda: dh.ddpm_sample(model, short, x, progress=False), 1), " (100 steps x 10)"
-    print(f"{name:<34}{dh.count_parameters(model):>12,}{1000 * forward_s:>12.1f}{ddim_s:>10.2f}{ddpm_s:>13.1f}{note}")
+        ddpm = dh.measure_cost(lambda m: dh.ddpm_sample(m, short, x, progress=False), model, repeats=1)
+        ddpm_s, note = 10 * ddpm.seconds, f" ({ddpm.model_calls} calls x 10)"
+    print(f"{name:<34}{dh.count_parameters(model):>12,}{1000 * forward_s:>12.1f}{ddim_s:>10.2f}{ddpm_s:>13.1f}{note}"
+          f"; DDIM-50: {ddim.model_calls} calls, {ddim.low:.2f}-{ddim.high:.2f} s")
     return ddim_s
 
 

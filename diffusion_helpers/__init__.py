@@ -19,7 +19,9 @@ from .exact import GaussianNoisePredictor
 from .guidance import guided_noise
 from .latents import ddim_invert, slerp
 from .loop import SamplerState
-from .metrics import class_diversity, digit_report, frechet_distance, gaussian_baseline_loss, sliced_wasserstein
+from .cost import Cost, measure_cost
+from .metrics import (DigitReference, class_diversity, digit_reference, digit_report, frechet_distance,
+                      gaussian_baseline_loss, sliced_wasserstein)
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .references import Reference, load_reference, record
@@ -33,6 +35,7 @@ from .session import setup
 from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_step,
                       unipc_steps)
 from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps
+from .uncertainty import Estimate, compare, frechet_interval, ordering, share_estimate
 from . import exercises, plots, widgets
 from .losses import diffusion_loss
 from .training import TrainConfig, TrainResult, TrainState, train, train_steps
@@ -59,6 +62,9 @@ __all__ = [
     "load_reference", "record", "Reference", "check_claims", "references",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
+    "digit_reference", "DigitReference",
+    # measured values: their uncertainty, and what a run costs
+    "Estimate", "share_estimate", "frechet_interval", "compare", "ordering", "measure_cost", "Cost",
     # the session
     "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
     # submodules the notebooks use by name

@@ -170,19 +170,26 @@ def plot_training_dashboard(losses, samples, title="Training", smooth=50, refere
 
 
 def plot_class_histograms(reports, title="What the digit classifier sees", class_names=None):
-    """One group of bars a class: the share of samples each model's samples were given
-    (``reports`` maps a name to a ``dh.digit_report``), with each one's confident share in the legend."""
+    """One group of bars a class: the share of each model's samples that are digits of that class
+    (``reports`` maps a name to a ``dh.digit_report``), then two groups for the samples that are
+    not digits, noise and blank; the legend gives each one's digit / noise / blank shares."""
     names = list(reports)
     classes = len(reports[names[0]]["histogram"])
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(10, 4))
     for index, name in enumerate(names):
         report = reports[name]
-        ax.bar(np.arange(classes) + (index - (len(names) - 1) / 2) * width, report["histogram"], width,
-               label=f"{name}: {report['confident']:.0%} recognised with confidence")
+        kinds = "digit" in report  # a report from before digits were told from noise has the histogram only
+        bars = list(report.get("digit_histogram", report["histogram"]))
+        bars += [report["noise"], report["blank"]] if kinds else []
+        label = (f"{name}: {report['digit']:.0%} digits ({report['confident']:.0%} confident), {report['noise']:.0%} "
+                 f"noise, {report['blank']:.0%} blank" if kinds else f"{name}: {report['confident']:.0%} confident")
+        ax.bar(np.arange(len(bars)) + (index - (len(names) - 1) / 2) * width, bars, width, label=label)
     ax.axhline(1 / classes, color="k", ls="--", lw=1, label="even share")
-    ax.set_xticks(np.arange(classes), class_names or [str(c) for c in range(classes)])
-    ax.set_xlabel("class the classifier gives")
+    ticks = (class_names or [str(c) for c in range(classes)]) + ["noise", "blank"]
+    groups = classes + 2 if any("digit" in r for r in reports.values()) else classes
+    ax.set_xticks(np.arange(groups), ticks[:groups])
+    ax.set_xlabel("the classifier's class, for the images that are digits")
     ax.set_ylabel("share of samples")
     ax.set_title(title)
     ax.legend(fontsize=9)
@@ -216,7 +223,9 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
 
 
 def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=None, size=(5.6, 4.0)):
-    """A row of line charts. ``panels`` maps a panel's y-axis label to {series name: (x, y)};
+    """A row of line charts. ``panels`` maps a panel's y-axis label to {series name: (x, y)}; y may
+    hold measured values (dh.Estimate, dh.Cost), drawn with error bars from their low to high
+    (each series nudged sideways a little, so that bars at one x do not hide each other);
     ``references`` maps a panel's label to {name: y}, drawn as dashed horizontal lines (e.g. the
     real-data floor). Points are marked, so a series of two points still reads as a line; a series
     keeps its colour in every panel."""
@@ -225,8 +234,15 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
         for name, (x, y) in series.items():
-            ax.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), marker="o", ms=4, label=name,
-                    color=f"C{names.index(name) % 10}")
+            x, color = np.asarray(x, dtype=float), f"C{names.index(name) % 10}"
+            if all(hasattr(v, "low") and hasattr(v, "high") for v in y):  # dh.Estimate or dh.Cost: error bars
+                values = np.array([v.value for v in y], dtype=float)
+                bars = np.array([[v.value - v.low for v in y], [v.high - v.value for v in y]], dtype=float)
+                shift = 0.025 * (names.index(name) - (len(names) - 1) / 2)  # bars at one x side by side
+                x = x * (1 + shift) if logx else x + shift * (np.ptp(x) or 1.0)
+                ax.errorbar(x, values, yerr=bars, marker="o", ms=4, capsize=3, label=name, color=color)
+            else:
+                ax.plot(x, np.asarray(y, dtype=float), marker="o", ms=4, label=name, color=color)
         for name, y in references.get(ylabel, {}).items():
             ax.axhline(y, color="black", ls="--", lw=1, label=name)
         ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")

@@ -86,7 +86,8 @@ def test_digit_report_counts_what_the_classifier_says():
                                  real_images=images)
     assert report["histogram"] == pytest.approx([0.1] * 10)
     assert report["entropy"] == pytest.approx(math.log(10))
-    assert report["accuracy"] == 1.0 and report["frechet"] == pytest.approx(0, abs=1e-9)
+    assert report["frechet"] == pytest.approx(0, abs=1e-9)
+    assert report["accuracy"] == 0.0, "blank images are never the asked digit, whatever the classifier names"
     assert report["diversity"] == 0.0, "three identical images a class: no diversity"
     assert report["confident"] == 0.0 and report["blank"] == 1.0, "blank images are never confident digits"
     for labels, error, words in [(torch.arange(10).repeat_interleave(3)[:, None], ValueError, "shape (30,)"),
@@ -175,3 +176,93 @@ def test_frechet_distance_needs_finite_clouds_of_two_or_more(a, b, words):
     with pytest.raises(ValueError) as info:
         dh.frechet_distance(a, b)
     assert words in str(info.value)
+
+
+def test_a_share_has_the_binomial_standard_error():
+    estimate = dh.share_estimate(0.9, 64)
+    assert estimate.error == pytest.approx(math.sqrt(0.9 * 0.1 / 64))
+    assert estimate.low == pytest.approx(0.9 - 1.959964 * estimate.error)
+    assert estimate.high == pytest.approx(min(1.0, 0.9 + 1.959964 * estimate.error))
+    assert dh.share_estimate(0.5, 100).error == pytest.approx(0.05)
+    assert f"{dh.share_estimate(0.5, 100):.1%}" == "50.0% ± 5.0%"
+    assert dh.share_estimate(1.0, 10).high == 1.0 and dh.share_estimate(0.0, 10).low == 0.0
+    with pytest.raises(ValueError, match="n must be in"):
+        dh.share_estimate(0.5, 0)
+
+
+def test_compare_states_an_order_only_when_the_intervals_part():
+    low, high, middle = dh.Estimate(1.0, 0.1, 0.8, 1.2), dh.Estimate(2.0, 0.1, 1.8, 2.2), dh.Estimate(1.5, 0.3, 1.1, 1.9)
+    assert dh.compare(low, high, ("DDIM-10", "DDIM-20")) == "DDIM-10 < DDIM-20"
+    assert dh.compare(high, low) == "B < A" and dh.ordering(high, low) == 1
+    assert dh.compare(low, middle) == "within the noise" and dh.compare(middle, high) == "within the noise"
+    with pytest.raises(TypeError, match="b must be a measured value"):
+        dh.compare(low, 2.0)
+
+
+def gaussian_frechet(mean, std):
+    """d^2 between N(0, I) and N(mean, diag(std^2)): |mean|^2 + sum (1 - std)^2."""
+    return float((mean ** 2).sum() + ((1 - std) ** 2).sum())
+
+
+def test_the_bootstrap_interval_covers_the_true_frechet_distance():
+    """Two Gaussians in 2-D (where the estimator's bias, of order F / N, is small against its
+    spread): over 40 independent pairs of 300 samples, a 95% interval should miss the true d^2
+    about twice; 9 misses are far out (binomial: P(>= 9 | n = 40, p = 0.05) < 0.001), so the
+    bound, 32 covered (80%), leaves room for the bootstrap's known undercoverage at modest N."""
+    mean, std = torch.tensor([0.5, 0.0], dtype=torch.float64), torch.tensor([1.5, 0.8], dtype=torch.float64)
+    truth, covered = gaussian_frechet(mean, std), 0
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(40):
+        a = torch.randn(300, 2, generator=generator, dtype=torch.float64)
+        b = mean + std * torch.randn(300, 2, generator=generator, dtype=torch.float64)
+        estimate = dh.frechet_interval(a, b, resamples=100, seed=trial)
+        assert estimate.low <= estimate.value <= estimate.high, "the interval holds its point estimate"
+        assert estimate.value == pytest.approx(dh.frechet_distance(a, b), rel=1e-6)
+        covered += estimate.low <= truth <= estimate.high
+    assert covered >= 32, f"covered the true d^2 {covered} times of 40"
+    with pytest.raises(ValueError, match="resamples must be in"):
+        dh.frechet_interval(a, b, resamples=0)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    classifier, _ = dh.load_pretrained("digit-classifier")
+    digits, _ = dh.load_mnist(train=False, offline=True)
+    return classifier, digits
+
+
+def test_digit_report_tells_digits_from_noise_and_blanks(shipped):
+    """Real test digits are digits (>= 95%); clipped Gaussian and uniform noise are noise, every
+    one of 200, though the classifier calls them confident digits; one shade is blank. The
+    threshold (digit_reference) has a margin on both sides: real digits' 99th percentile is
+    1.25 times below it, and no noise image comes within 5% of it."""
+    classifier, digits = shipped
+    reference = dh.digit_reference(classifier)
+    real = dh.digit_report(digits[:500], classifier)
+    assert real["digit"] >= 0.95 and real["noise"] + real["blank"] <= 0.05
+    assert real["confident"] >= 0.9 and real["estimates"]["confident"].error > 0
+    generator = torch.Generator().manual_seed(0)
+    noises = {"randn clipped": torch.randn(200, 1, 28, 28, generator=generator).clamp(-1, 1),
+              "uniform": torch.rand(200, 1, 28, 28, generator=generator) * 2 - 1}
+    for name, noise in noises.items():
+        assert classifier.head(classifier.features(noise)).softmax(-1).max(-1).values.mean() > 0.9, "the trap"
+        report = dh.digit_report(noise, classifier)
+        assert report["noise"] == 1.0 and report["digit"] == 0.0, name
+        assert report["confident"] == 0.0 and sum(report["digit_histogram"]) == 0.0, name
+        distances = dh.metrics.mahalanobis(classifier.features(noise), reference)
+        assert distances.min() > 1.05 * reference.threshold, name
+    with pytest.warns(UserWarning, match="blank"):
+        constant = dh.digit_report(torch.full((20, 1, 28, 28), 0.3), classifier)
+    assert constant["blank"] == 1.0 and constant["digit"] == constant["noise"] == 0.0
+    mixed = dh.digit_report(torch.cat([digits[:100], noises["uniform"][:100]]), classifier)
+    assert mixed["digit"] + mixed["noise"] + mixed["blank"] == pytest.approx(1.0)
+    assert sum(mixed["digit_histogram"]) == pytest.approx(mixed["digit"])
+    assert mixed["estimates"]["noise"].error == pytest.approx(math.sqrt(0.5 * 0.5 / 200), abs=0.01)
+
+
+def test_digit_report_gives_the_frechet_distance_an_interval(shipped):
+    classifier, digits = shipped
+    report = dh.digit_report(digits[:300], classifier, real_images=digits[300:600], resamples=50)
+    interval = report["estimates"]["frechet"]
+    assert interval.value == pytest.approx(report["frechet"], rel=1e-4)
+    assert interval.low <= interval.value <= interval.high and interval.error > 0

@@ -47,6 +47,15 @@ def test_figures_have_titles_and_labels(tmp_path):
     two = plots.plot_lines({"a": {"DDPM": ([1], [1.0]), "DDIM": ([1, 2], [1.0, 2.0])}, "b": {"DDIM": ([1, 2], [3.0, 4.0])}},
                            "steps")
     assert two.axes[0].lines[1].get_color() == two.axes[1].lines[0].get_color(), "DDIM keeps its colour in every panel"
+    measured = {"share": {"DDIM": ([10, 20], [dh.share_estimate(0.8, 64), dh.share_estimate(0.9, 64)])}}
+    bars = plots.plot_lines(measured, "model calls")
+    assert len(bars.axes[0].containers) == 1, "measured values are drawn with error bars"
+    report = {"histogram": [0.5, 0.5], "digit_histogram": [0.3, 0.2], "digit": 0.5, "noise": 0.4, "blank": 0.1,
+              "confident": 0.4}
+    kinds = plots.plot_class_histograms({"a": report})
+    assert [tick.get_text() for tick in kinds.axes[0].get_xticklabels()] == ["0", "1", "noise", "blank"]
+    legend = [text.get_text() for text in kinds.axes[0].get_legend().get_texts()]
+    assert "a: 50% digits (40% confident), 40% noise, 10% blank" in legend
     plt.close("all")
 
 

@@ -1,0 +1,77 @@
+"""dh.measure_cost: model calls counted (not assumed), seconds the median of repeated runs."""
+import time
+
+import pytest
+import torch
+
+import diffusion_helpers as dh
+
+
+def tiny_setup(num_classes=None):
+    torch.manual_seed(0)
+    model = dh.UNet(base_channels=8, num_classes=num_classes).eval()
+    return model, dh.NoiseSchedule("cosine", 1000), torch.randn(3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("name", sorted(dh.SAMPLERS))
+def test_every_sampler_calls_the_model_once_a_step(name):
+    """DDPM and DDIM: one call a step. DPM-Solver++(2M) and UniPC are multistep (solvers.py:
+    "No extra model calls"; UniC "reuses the model call the next step makes anyway"): n steps,
+    n calls as well."""
+    model, schedule, x_T = tiny_setup()
+    for num_steps in (1, 4, 7):
+        cost = dh.measure_cost(lambda m: dh.SAMPLERS[name](m, schedule, x_T, num_steps, progress=False), model,
+                               repeats=1)
+        assert (cost.model_calls, cost.rows) == (num_steps, num_steps * len(x_T))
+        assert cost.result.shape == x_T.shape
+
+
+def test_guided_steps_are_one_call_of_twice_the_rows():
+    model, schedule, x_T = tiny_setup(num_classes=10)
+    y = torch.tensor([1, 2, 3])
+
+    def calls(**options):
+        cost = dh.measure_cost(lambda m: dh.ddim_sample(m, schedule, x_T, 10, y=y, progress=False, **options), model,
+                               repeats=1)
+        return cost.model_calls, cost.rows
+
+    assert calls(guidance_scale=1.0) == (10, 30)   # plain conditional: one call of B rows
+    assert calls(guidance_scale=0.0) == (10, 30)   # unconditional: the null label only
+    assert calls(guidance_scale=3.0) == (10, 60)   # guided: conditional and null rows in one batch of 2B
+    # guided only at t in [500, 999]: the trailing grid 999, 899, ..., 99 has 5 such steps
+    assert calls(guidance_scale=3.0, guidance_interval=(500, 999)) == (10, 5 * 6 + 5 * 3)
+
+
+def test_seconds_are_the_median_of_the_repeats_with_their_spread():
+    durations = iter([0.30, 0.02, 0.10, 0.05])  # a warm-up run, then three timed runs
+
+    def run(model):
+        time.sleep(next(durations))
+        return model(torch.zeros(2, 1))
+
+    cost = dh.measure_cost(run, lambda x: x, repeats=3, warmup=1)
+    assert cost.model_calls == 1 and cost.rows == 2 and cost.repeats == 3
+    assert cost.seconds == pytest.approx(0.05, abs=0.02)  # the median: the slow warm-up is not counted
+    assert cost.low == pytest.approx(0.02, abs=0.015) and cost.high == pytest.approx(0.10, abs=0.03)
+    assert cost.low <= cost.seconds <= cost.high and cost.value == cost.seconds
+    assert "s [" in f"{cost}"
+
+
+def test_the_counting_model_passes_for_the_model():
+    model, schedule, _ = tiny_setup(num_classes=10)
+    counter = dh.cost.CountingModel(model)
+    assert counter.num_classes == 10 and counter.data_range == model.data_range
+    assert next(counter.parameters()) is next(model.parameters())
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"run": None}, TypeError, "run must be a function of the model"),
+    ({"repeats": 0}, ValueError, "repeats must be in [1, inf]"),
+    ({"warmup": -1}, ValueError, "warmup must be in [0, inf]"),
+    ({"model": "unet"}, TypeError, "model must be a model"),
+])
+def test_bad_arguments_are_named(kwargs, error, words):
+    arguments = {"run": lambda m: m(torch.zeros(1)), "model": lambda x: x, **kwargs}
+    with pytest.raises(error) as info:
+        dh.measure_cost(**arguments)
+    assert words in str(info.value)
