@@ -22,7 +22,7 @@ class Claim(NamedTuple):
     verdict: Callable    # values (dict) -> True (holds), False (the opposite), None (within the noise)
 
 
-CLAIMS = []  # the notebooks' claims, in notebook and section order (filled below this module's helpers)
+CLAIMS = []  # the notebooks' claims, in notebook and section order: see the end of this module
 
 
 def judge(claim, values):
@@ -60,3 +60,35 @@ def check_claims(notebook, section=None, values=None, reference=None, claims=Non
         if reference is not None:
             print(f"      ({reference.label})")
     return rows
+
+
+def estimate(value):
+    """A recorded measured value (an Estimate or a Cost, stored as a dict or a list) as an Estimate."""
+    from .uncertainty import Estimate
+
+    if isinstance(value, dict):
+        return Estimate(value["value"] if "value" in value else value["seconds"], value.get("error", 0.0),
+                        value["low"], value["high"])
+    if isinstance(value, (list, tuple)) and len(value) == 4:
+        return Estimate(*value)
+    raise TypeError(f"a measured value must be a recorded Estimate (value, error, low, high), got {value!r}")
+
+
+def below(a, b):
+    """True when a lies below b beyond the noise, False when above, None when their intervals overlap."""
+    from .uncertainty import ordering
+
+    order = ordering(estimate(a), estimate(b))
+    return None if order == 0 else order < 0
+
+
+# ----- notebook 3: 2D toy diffusion ------------------------------------------------------------------------
+
+
+# ----- notebook 4: MNIST U-Net -----------------------------------------------------------------------------
+
+
+# ----- notebook 5: DDIM ------------------------------------------------------------------------------------
+
+
+# ----- notebook 6: classifier-free guidance ----------------------------------------------------------------

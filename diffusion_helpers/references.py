@@ -40,6 +40,8 @@ def _plain(value, key):
     """``value`` as something torch.load(weights_only=True) reads back: tensors on the CPU, detached."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().clone()
+    if hasattr(value, "_asdict"):  # an Estimate or a Cost: a dict of its fields (a Cost's result, the samples, left out)
+        return _plain({k: v for k, v in value._asdict().items() if k != "result"}, key)
     if isinstance(value, dict):
         return {str(k): _plain(v, key) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -78,10 +80,13 @@ def reference_names(directory=REFERENCE_DIR):
     return sorted(name[:-3] for name in os.listdir(directory) if name.endswith(".pt"))
 
 
-def load_reference(notebook, directory=REFERENCE_DIR):
+def load_reference(notebook, directory=REFERENCE_DIR, missing_ok=False):
     """The shipped full-mode reference run of ``notebook`` (its file name without .ipynb, e.g.
-    "05_ddim"), as a Reference(values, provenance)."""
+    "05_ddim"), as a Reference(values, provenance); with ``missing_ok``, None when none ships
+    (a notebook's first reference run, or a key it has not recorded yet)."""
     names = reference_names(directory)
+    if notebook not in names and missing_ok:
+        return None
     if notebook not in names:
         raise ValueError(f"notebook must name a shipped reference run, one of {names}, got {notebook!r} "
                          "(tools/record_references.py records them)")

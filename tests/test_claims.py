@@ -54,3 +54,17 @@ def test_an_unknown_notebook_or_section_is_named():
         check_claims("98_none", claims=CLAIMS, values={})
     with pytest.raises(ValueError, match="section='7'"):
         check_claims("99_test", section="7", claims=CLAIMS, values={})
+
+
+def test_below_reads_recorded_estimates_and_costs():
+    from diffusion_helpers.claims import below
+
+    low, high = dh.share_estimate(0.2, 400), dh.share_estimate(0.8, 400)
+    as_dict = {"value": 0.5, "error": 0.2, "low": 0.1, "high": 0.9}
+    assert below(low._asdict(), high._asdict()) is True and below(high._asdict(), low._asdict()) is False
+    assert below(as_dict, high._asdict()) is None  # overlapping intervals: within the noise
+    fast = {"model_calls": 10, "rows": 640, "seconds": 1.0, "low": 0.9, "high": 1.1, "repeats": 3}
+    slow = {"model_calls": 20, "rows": 1280, "seconds": 2.0, "low": 1.9, "high": 2.2, "repeats": 3}
+    assert below(fast, slow) is True
+    with pytest.raises(TypeError, match="recorded Estimate"):
+        below(3.0, slow)

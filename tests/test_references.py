@@ -86,3 +86,14 @@ def test_a_recorded_full_run_is_what_the_site_shows_while_its_cells_match(tmp_pa
     notebook.cells[1].source += "\nprint('changed')"
     nbformat.write(notebook, path)
     assert export.recorded_full_run(str(path), directory=str(tmp_path / "executed")) is None, "a stale run is not shown"
+
+
+def test_measured_values_are_kept_as_dicts_of_their_fields(monkeypatch, tmp_path):
+    monkeypatch.setenv(references.RECORD_VARIABLE, str(tmp_path / "values.pt"))
+    dh.record("share", dh.share_estimate(0.5, 100))
+    dh.record("cost", dh.Cost(10, 640, 1.5, 1.2, 2.0, 3, torch.zeros(64, 1, 28, 28)))
+    stored = torch.load(tmp_path / "values.pt", weights_only=True)
+    assert stored["share"] == {"value": 0.5, "error": 0.05, "low": pytest.approx(0.402, abs=1e-3),
+                               "high": pytest.approx(0.598, abs=1e-3)}
+    assert stored["cost"] == {"model_calls": 10, "rows": 640, "seconds": 1.5, "low": 1.2, "high": 2.0, "repeats": 3}
+    assert dh.load_reference("missing", directory=tmp_path, missing_ok=True) is None
