@@ -35,7 +35,7 @@ from .session import setup
 from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_step,
                       unipc_steps)
 from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps
-from .uncertainty import Estimate, compare, frechet_interval, ordering, share_estimate
+from .uncertainty import Estimate, compare, distance_interval, frechet_interval, mean_estimate, ordering, share_estimate
 from . import exercises, plots, widgets
 from .losses import diffusion_loss
 from .training import TrainConfig, TrainResult, TrainState, train, train_steps
@@ -64,7 +64,7 @@ __all__ = [
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
     "digit_reference", "DigitReference",
     # measured values: their uncertainty, and what a run costs
-    "Estimate", "share_estimate", "frechet_interval", "compare", "ordering", "measure_cost", "Cost",
+    "Estimate", "share_estimate", "frechet_interval", "distance_interval", "mean_estimate", "compare", "ordering", "measure_cost", "Cost",
     # the session
     "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
     # submodules the notebooks use by name

@@ -125,7 +125,40 @@ def frechet_interval(features_a, features_b, resamples=200, level=0.95, seed=0, 
         pick_a = torch.randint(len(a), (count, len(a)), generator=generator)
         pick_b = torch.randint(len(b), (count, len(b)), generator=generator)
         replicates.append(_batched_frechet(a[pick_a], b[pick_b]))
-    replicates = torch.cat(replicates)
+    return recentred(value, torch.cat(replicates), level)
+
+
+def recentred(value, replicates, level=0.95):
+    """The bootstrap replicates' percentile interval recentred on the point estimate (see
+    ``frechet_interval`` for why): value + (q_lo - median, q_hi - median), floored at 0 for a
+    distance. Returns an Estimate (error = the replicates' standard deviation)."""
+    replicates = torch.as_tensor(replicates, dtype=torch.float64)
     q = torch.tensor([(1 - level) / 2, 0.5, (1 + level) / 2], dtype=torch.float64)
     q_low, median, q_high = replicates.quantile(q).tolist()
     return Estimate(value, replicates.std().item(), max(0.0, value + q_low - median), value + q_high - median)
+
+
+def distance_interval(distance, a, b, resamples=100, level=0.95, seed=0):
+    """A distance between two point clouds a (N_a, D) and b (N_b, D), e.g. dh.sliced_wasserstein,
+    with a bootstrap interval: both clouds drawn again with replacement ``resamples`` times (a fixed
+    seed), the interval recentred as in ``frechet_interval``. Returns an Estimate."""
+    if not callable(distance):
+        raise TypeError(f"distance must be a function of two point clouds, e.g. dh.sliced_wasserstein, got {distance!r}")
+    check_float_tensor("a", a, min_dim=2)
+    check_float_tensor("b", b, min_dim=2)
+    resamples = check_int("resamples", resamples, low=10)
+    level = check_number("level", level, low=0.5, high=0.999)
+    generator = torch.Generator().manual_seed(seed)
+    replicates = [distance(a[torch.randint(len(a), (len(a),), generator=generator)],
+                           b[torch.randint(len(b), (len(b),), generator=generator)]) for _ in range(resamples)]
+    return recentred(float(distance(a, b)), replicates, level)
+
+
+def mean_estimate(values):
+    """The mean of independent measurements (N,) with its standard error s / sqrt(N) and the
+    interval mean +- 1.96 se (e.g. a loss averaged over the last steps). Returns an Estimate."""
+    values = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    if len(values) < 2 or not bool(torch.isfinite(values).all()):
+        raise ValueError(f"values must hold at least 2 finite measurements, got {len(values)}")
+    mean, error = values.mean().item(), (values.std() / math.sqrt(len(values))).item()
+    return Estimate(mean, error, mean - Z_95 * error, mean + Z_95 * error)

@@ -75,3 +75,24 @@ def test_bad_arguments_are_named(kwargs, error, words):
     with pytest.raises(error) as info:
         dh.measure_cost(**arguments)
     assert words in str(info.value)
+
+
+def test_a_mean_carries_its_standard_error():
+    values = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    estimate = dh.mean_estimate(values)
+    assert estimate.value == 2.5 and abs(estimate.error - (5 / 3) ** 0.5 / 2) < 1e-12  # s = sqrt(5/3), N = 4
+    assert estimate.low < 2.5 < estimate.high
+    with pytest.raises(ValueError, match="at least 2 finite"):
+        dh.mean_estimate([1.0])
+
+
+def test_a_distance_interval_contains_the_distance_and_separates_far_clouds():
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(500, 2, generator=generator)
+    near = torch.randn(500, 2, generator=generator)
+    far = torch.randn(500, 2, generator=generator) + 3.0
+    close, distant = (dh.distance_interval(dh.sliced_wasserstein, cloud, real, resamples=30) for cloud in (near, far))
+    assert close.low <= close.value <= close.high and distant.low <= distant.value <= distant.high
+    assert dh.compare(close, distant) == "A < B"  # a 3-sigma shift is far beyond the resampling noise
+    with pytest.raises(TypeError, match="distance must be a function"):
+        dh.distance_interval("sliced", near, real)
