@@ -56,6 +56,7 @@ def check_claims(notebook, section=None, values=None, reference=None, claims=Non
             for claim in claims_of(notebook, section, claims)]
     if show:
         for claim, yours, theirs in rows:
+            theirs = theirs if reference is not None else "no reference run shipped yet"
             print(f"[{claim.section}] {claim.text}\n      your run: {yours}; reference run: {theirs}")
         if reference is not None:
             print(f"      ({reference.label})")
@@ -71,6 +72,8 @@ def estimate(value):
                         value["low"], value["high"])
     if isinstance(value, (list, tuple)) and len(value) == 4:
         return Estimate(*value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Estimate(float(value), 0.0, float(value), float(value))  # a number known exactly
     raise TypeError(f"a measured value must be a recorded Estimate (value, error, low, high), got {value!r}")
 
 
@@ -83,6 +86,28 @@ def below(a, b):
 
 
 # ----- notebook 3: 2D toy diffusion ------------------------------------------------------------------------
+def _least_at_smallest_t(values):
+    """True when the agreement at the smallest t lies below every other t's beyond the noise."""
+    agreement = values["score_agreement"]
+    smallest = min(agreement, key=int)
+    orders = [below(agreement[smallest], agreement[t]) for t in agreement if t != smallest]
+    return False if False in orders else (None if None in orders else True)
+
+
+CLAIMS += [
+    Claim("03_toy_2d_diffusion", "4", "A model that learned the shape of the data ends its training below the "
+          "Gaussian baseline loss", ("final_loss", "gaussian_baseline"),
+          lambda values: below(values["final_loss"], values["gaussian_baseline"])),
+    Claim("03_toy_2d_diffusion", "5", "The learned score agrees with the exact one least at the smallest t",
+          ("score_agreement",), _least_at_smallest_t),
+    Claim("03_toy_2d_diffusion", "7", "DDPM's samples lie closer to the data than pure noise does (sliced Wasserstein)",
+          ("sliced_wasserstein",),
+          lambda values: below(values["sliced_wasserstein"]["DDPM samples"], values["sliced_wasserstein"]["pure noise"])),
+    Claim("03_toy_2d_diffusion", "7", "A second real sample lies closer to the data than DDPM's samples: the floor",
+          ("sliced_wasserstein",),
+          lambda values: below(values["sliced_wasserstein"]["second real sample"],
+                               values["sliced_wasserstein"]["DDPM samples"])),
+]
 
 
 # ----- notebook 4: MNIST U-Net -----------------------------------------------------------------------------
