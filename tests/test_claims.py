@@ -66,5 +66,6 @@ def test_below_reads_recorded_estimates_and_costs():
     fast = {"model_calls": 10, "rows": 640, "seconds": 1.0, "low": 0.9, "high": 1.1, "repeats": 3}
     slow = {"model_calls": 20, "rows": 1280, "seconds": 2.0, "low": 1.9, "high": 2.2, "repeats": 3}
     assert below(fast, slow) is True
+    assert below(0.5, slow) is True  # a number known exactly: an interval of width 0
     with pytest.raises(TypeError, match="recorded Estimate"):
-        below(3.0, slow)
+        below("fast", slow)
