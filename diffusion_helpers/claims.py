@@ -94,6 +94,12 @@ def _least_at_smallest_t(values):
     return False if False in orders else (None if None in orders else True)
 
 
+def _near_the_floor(values):
+    distances = {name: estimate(value) for name, value in values["sliced_wasserstein"].items()}
+    midpoint = (distances["second real sample"].value + distances["pure noise"].value) / 2
+    return below(values["sliced_wasserstein"]["DDPM samples"], midpoint)
+
+
 CLAIMS += [
     Claim("03_toy_2d_diffusion", "4", "A model that learned the shape of the data ends its training below the "
           "Gaussian baseline loss", ("final_loss", "gaussian_baseline"),
@@ -103,10 +109,8 @@ CLAIMS += [
     Claim("03_toy_2d_diffusion", "7", "DDPM's samples lie closer to the data than pure noise does (sliced Wasserstein)",
           ("sliced_wasserstein",),
           lambda values: below(values["sliced_wasserstein"]["DDPM samples"], values["sliced_wasserstein"]["pure noise"])),
-    Claim("03_toy_2d_diffusion", "7", "A second real sample lies closer to the data than DDPM's samples: the floor",
-          ("sliced_wasserstein",),
-          lambda values: below(values["sliced_wasserstein"]["second real sample"],
-                               values["sliced_wasserstein"]["DDPM samples"])),
+    Claim("03_toy_2d_diffusion", "7", "DDPM's samples lie nearer the floor (a second real sample) than pure noise: "
+          "below the midpoint of the two distances", ("sliced_wasserstein",), _near_the_floor),
 ]
 
 
