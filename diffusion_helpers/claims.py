@@ -115,6 +115,57 @@ CLAIMS += [
 
 
 # ----- notebook 4: MNIST U-Net -----------------------------------------------------------------------------
+# Recorded by notebooks/04_mnist_unet.ipynb: compare_reports {"real", "naive", "ddpm"} and student_reports
+# {"real", "student", "shipped"} are dh.digit_report's (each share an Estimate under "estimates"), range_reports
+# {"real", "zero_one"} too; compare_frechet and student_frechet {name: Estimate} exist only where the Frechet
+# distance was measured (full mode: 256 samples); clip_largest {"clipped", "unclipped"}: the largest |pixel|.
+
+
+def _share(values, key, name, share):
+    return values[key][name]["estimates"][share]
+
+
+def _within_the_noise(a, b):
+    """True when two measured values cannot be told apart (their intervals overlap), else False."""
+    return below(a, b) is None
+
+
+CLAIMS += [
+    Claim("04_mnist_unet", "2", "On the same small budget the naive model's samples are digits more often than the "
+          "DDPM model's", ("compare_reports",),
+          lambda v: below(_share(v, "compare_reports", "ddpm", "digit"), _share(v, "compare_reports", "naive", "digit"))),
+    Claim("04_mnist_unet", "2", "On the same small budget the classifier recognises the naive model's samples with "
+          "confidence more often than the DDPM model's", ("compare_reports",),
+          lambda v: below(_share(v, "compare_reports", "ddpm", "confident"),
+                          _share(v, "compare_reports", "naive", "confident"))),
+    Claim("04_mnist_unet", "2", "On the same small budget the naive model's samples lie closer to real digits than "
+          "the DDPM model's by the Frechet distance", ("compare_frechet",),
+          lambda v: below(v["compare_frechet"]["naive"], v["compare_frechet"]["ddpm"])),
+    Claim("04_mnist_unet", "4", "After the training you watched, your model's samples are digits less often than "
+          "real digits are", ("student_reports",),
+          lambda v: below(_share(v, "student_reports", "student", "digit"), _share(v, "student_reports", "real", "digit"))),
+    Claim("04_mnist_unet", "4", "After the training you watched, your model's samples lie farther from real digits "
+          "than a second set of real digits does, by the Frechet distance", ("student_frechet",),
+          lambda v: below(v["student_frechet"]["real"], v["student_frechet"]["student"])),
+    Claim("04_mnist_unet", "6", "The shipped model's samples are recognised with confidence more often than those "
+          "of the model you trained", ("student_reports",),
+          lambda v: below(_share(v, "student_reports", "student", "confident"),
+                          _share(v, "student_reports", "shipped", "confident"))),
+    Claim("04_mnist_unet", "6", "Real digits are recognised with confidence more often than the shipped model's "
+          "samples", ("student_reports",),
+          lambda v: below(_share(v, "student_reports", "shipped", "confident"),
+                          _share(v, "student_reports", "real", "confident"))),
+    Claim("04_mnist_unet", "6", "By the Frechet distance the shipped model's samples cannot be told from real digits "
+          "(the two intervals overlap)", ("student_frechet",),
+          lambda v: _within_the_noise(v["student_frechet"]["shipped"], v["student_frechet"]["real"])),
+    Claim("04_mnist_unet", "7", "The same digits in [0, 1] are digits to the classifier less often than in [-1, 1]",
+          ("range_reports",),
+          lambda v: below(_share(v, "range_reports", "zero_one", "digit"), _share(v, "range_reports", "real", "digit"))),
+    Claim("04_mnist_unet", "7", "Without clip_x0 the samples leave [-1, 1] far behind: their largest |pixel| exceeds "
+          "10, ten times the clipped samples' 1", ("clip_largest",),
+          lambda v: v["clip_largest"]["unclipped"] > 10 * max(v["clip_largest"]["clipped"], 1.0)),
+]
+
 
 
 # ----- notebook 5: DDIM ------------------------------------------------------------------------------------

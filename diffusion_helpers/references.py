@@ -10,6 +10,11 @@ In a notebook, a cell that measures something records it and draws the reference
 `python tools/record_references.py` runs the notebooks in full mode with $DIFFUSION_RECORD set and
 writes diffusion_helpers/references/<notebook>.pt: {"values": {key: value}, "provenance": {...}}.
 Values are plain numbers, strings, lists, dicts and tensors (loaded with weights_only=True).
+
+$DIFFUSION_REFERENCE_DIR, when set, is read instead of the shipped folder (by load_reference,
+reference_names and dh.check_claims): to try a notebook against a run recorded elsewhere, e.g.
+`python tools/record_references.py 04_mnist_unet --quick --out-dir /tmp/refs`, then the notebook
+with DIFFUSION_REFERENCE_DIR=/tmp/refs.
 """
 import os
 from typing import NamedTuple
@@ -18,6 +23,7 @@ import torch
 
 REFERENCE_DIR = os.path.join(os.path.dirname(__file__), "references")
 RECORD_VARIABLE = "DIFFUSION_RECORD"  # the file a reference run collects the recorded values in
+DIRECTORY_VARIABLE = "DIFFUSION_REFERENCE_DIR"  # a folder read instead of REFERENCE_DIR, when set
 # what this kernel recorded so far, key -> value: the student's own numbers, for dh.check_claims
 THIS_RUN = {}  # (updated and cleared in place, never rebound: claims.py holds it by name)
 
@@ -73,17 +79,26 @@ def record(key, value):
     return value
 
 
-def reference_names(directory=REFERENCE_DIR):
-    """The notebooks that have a shipped reference run, e.g. ["04_mnist_unet", "05_ddim"]."""
+def reference_dir(directory=None):
+    """``directory`` if given, else $DIFFUSION_REFERENCE_DIR if set, else the shipped REFERENCE_DIR."""
+    return directory if directory is not None else (os.environ.get(DIRECTORY_VARIABLE) or REFERENCE_DIR)
+
+
+def reference_names(directory=None):
+    """The notebooks that have a shipped reference run, e.g. ["04_mnist_unet", "05_ddim"]
+    (in ``directory``, default: reference_dir())."""
+    directory = reference_dir(directory)
     if not os.path.isdir(directory):
         return []
     return sorted(name[:-3] for name in os.listdir(directory) if name.endswith(".pt"))
 
 
-def load_reference(notebook, directory=REFERENCE_DIR, missing_ok=False):
+def load_reference(notebook, directory=None, missing_ok=False):
     """The shipped full-mode reference run of ``notebook`` (its file name without .ipynb, e.g.
     "05_ddim"), as a Reference(values, provenance); with ``missing_ok``, None when none ships
-    (a notebook's first reference run, or a key it has not recorded yet)."""
+    (a notebook's first reference run, or a key it has not recorded yet). ``directory``, default
+    reference_dir(): $DIFFUSION_REFERENCE_DIR if set, else the package's references/."""
+    directory = reference_dir(directory)
     names = reference_names(directory)
     if notebook not in names and missing_ok:
         return None

@@ -69,3 +69,38 @@ def test_below_reads_recorded_estimates_and_costs():
     assert below(0.5, slow) is True  # a number known exactly: an interval of width 0
     with pytest.raises(TypeError, match="recorded Estimate"):
         below("fast", slow)
+
+
+def _report(digit, confident, n=256):
+    return {"estimates": {"digit": dh.share_estimate(digit, n)._asdict(),
+                          "confident": dh.share_estimate(confident, n)._asdict()}}
+
+
+def test_notebook_4s_claims_read_what_it_records():
+    """Each claim of notebook 4 is judged on values shaped as the notebook records them, and every
+    key a claim needs is one the notebook passes to dh.record."""
+    import json
+    import os
+
+    from diffusion_helpers.claims import claims_of
+
+    frechet = {"real": dh.Estimate(82.0, 8.0, 68.0, 98.0)._asdict(), "naive": dh.Estimate(537.0, 30.0, 480.0, 600.0)._asdict(),
+               "ddpm": dh.Estimate(9488.0, 300.0, 8900.0, 10100.0)._asdict(),
+               "student": dh.Estimate(4900.0, 200.0, 4500.0, 5300.0)._asdict(),
+               "shipped": dh.Estimate(73.0, 8.0, 60.0, 90.0)._asdict()}
+    full = {"compare_reports": {"real": _report(1.0, 0.98), "naive": _report(0.8, 0.54), "ddpm": _report(0.1, 0.0)},
+            "compare_frechet": frechet, "student_frechet": frechet,
+            "student_reports": {"real": _report(1.0, 0.98), "student": _report(0.5, 0.4), "shipped": _report(0.97, 0.90)},
+            "range_reports": {"real": _report(1.0, 0.98), "zero_one": _report(0.25, 0.2)},
+            "clip_largest": {"clipped": 1.0, "unclipped": 850.4}}
+    claims = claims_of("04_mnist_unet")
+    assert [judge(claim, full) for claim in claims] == ["holds"] * len(claims)
+    young = {"compare_reports": {"real": _report(1.0, 1.0, 32), "naive": _report(0.0, 0.0, 32), "ddpm": _report(0.0, 0.0, 32)}}
+    assert [judge(claim, young) for claim in claims_of("04_mnist_unet", "2")] == ["within the noise"] * 2 + ["not measured"]
+    apart = dict(full, student_frechet=dict(frechet, shipped=dh.Estimate(300.0, 10.0, 280.0, 320.0)._asdict()))
+    assert judge(claims[7], apart) == "contradicted"
+    path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "04_mnist_unet.ipynb")
+    source = "".join("".join(cell["source"]) for cell in json.load(open(path, encoding="utf-8"))["cells"])
+    for claim in claims:
+        for key in claim.needs:
+            assert f'dh.record("{key}"' in source, f"notebook 4 never records {key!r}, which a claim needs"

@@ -97,3 +97,19 @@ def test_measured_values_are_kept_as_dicts_of_their_fields(monkeypatch, tmp_path
                                "high": pytest.approx(0.598, abs=1e-3)}
     assert stored["cost"] == {"model_calls": 10, "rows": 640, "seconds": 1.5, "low": 1.2, "high": 2.0, "repeats": 3}
     assert dh.load_reference("missing", directory=tmp_path, missing_ok=True) is None
+
+
+def test_diffusion_reference_dir_points_every_reader_at_another_folder(monkeypatch, tmp_path):
+    from diffusion_helpers.claims import Claim, check_claims
+
+    monkeypatch.setenv(references.DIRECTORY_VARIABLE, str(tmp_path))
+    assert dh.load_reference("99_tiny", missing_ok=True) is None and references.reference_names() == []
+    torch.save({"values": {"calls": 10}, "provenance": {"quick": True, "date": "2026-12-06"}}, tmp_path / "99_tiny.pt")
+    assert references.reference_names() == ["99_tiny"]
+    assert dh.load_reference("99_tiny").values == {"calls": 10}
+    claims = [Claim("99_tiny", "1", "ten calls", ("calls",), lambda values: values["calls"] == 10)]
+    rows = check_claims("99_tiny", values={}, claims=claims, show=False)  # the reference comes from the folder
+    assert [(yours, theirs) for _, yours, theirs in rows] == [("not measured", "holds")]
+    assert dh.load_reference("99_tiny", directory=tmp_path / "elsewhere", missing_ok=True) is None  # an explicit folder wins
+    monkeypatch.delenv(references.DIRECTORY_VARIABLE)
+    assert references.reference_dir() == references.REFERENCE_DIR
