@@ -109,4 +109,72 @@ def below(a, b):
 # ----- notebook 5: DDIM ------------------------------------------------------------------------------------
 
 
+def _all(*outcomes):
+    """Several orderings that must all hold: False if one is contradicted, None if one is within the noise."""
+    if any(outcome is False for outcome in outcomes):
+        return False
+    return None if any(outcome is None for outcome in outcomes) else True
+
+
+def _decreasing(numbers):
+    """True when every number lies below the one before (at least two numbers)."""
+    if len(numbers) < 2:
+        raise NotMeasured("fewer than two values")
+    return all(b < a for a, b in zip(numbers, numbers[1:]))
+
+
+def _sampler(values, row, key):
+    return part(values, "sampler_table", row, key)
+
+
+def _no_better(a, b):
+    """True unless ``b`` lies above ``a`` beyond the noise (within the noise counts as no better)."""
+    return below(a, b) is not True
+
+
+CLAIMS += [
+    Claim("05_ddim", "3", "The digit settles as the steps grow: the fewer the steps, the farther the digits lie from "
+          "the finest run's", ("settling",), lambda v: _decreasing(v["settling"]["difference"])),
+    Claim("05_ddim", "3", "The start fixes less and less as eta grows: two noise seeds give the same digits at eta 0 "
+          "and differ more at eta 1 than at eta 0.5", ("eta_spread",),
+          lambda v: v["eta_spread"]["eta 0"] < 1e-6 < v["eta_spread"]["eta 0.5"] < v["eta_spread"]["eta 1"]),
+    Claim("05_ddim", "4", "Time grows with model calls: DDIM-10 takes less time than DDIM-20 (beyond the spread of "
+          "the runs)", ("sampler_table",),
+          lambda v: below(_sampler(v, "ddim-10 (eta 0)", "cost"), _sampler(v, "ddim-20 (eta 0)", "cost"))),
+    Claim("05_ddim", "4", "Quality saturates early: DDIM (eta 0) at 100 steps is recognised with confidence no more "
+          "often than at 50", ("sampler_table",),
+          lambda v: _no_better(_sampler(v, "ddim-50 (eta 0)", "confident"), _sampler(v, "ddim-100 (eta 0)", "confident"))),
+    Claim("05_ddim", "4", "DDIM-50 makes a twentieth of DDPM-1000's model calls and takes less time (beyond the "
+          "spread of the runs)", ("sampler_table",),
+          lambda v: _all(_sampler(v, "ddpm-1000", "cost")["model_calls"] == 20 * _sampler(v, "ddim-50 (eta 0)", "cost")["model_calls"],
+                         below(_sampler(v, "ddim-50 (eta 0)", "cost"), _sampler(v, "ddpm-1000", "cost")))),
+    Claim("05_ddim", "4", "Below 20 steps DDIM falls apart: DDIM-5 and DDIM-10 have a higher Frechet distance than "
+          "DDIM-50, and DDIM-5 is recognised with confidence less often", ("sampler_table",),
+          lambda v: _all(below(_sampler(v, "ddim-50 (eta 0)", "frechet"), _sampler(v, "ddim-10 (eta 0)", "frechet")),
+                         below(_sampler(v, "ddim-50 (eta 0)", "frechet"), _sampler(v, "ddim-5 (eta 0)", "frechet")),
+                         below(_sampler(v, "ddim-5 (eta 0)", "confident"), _sampler(v, "ddim-50 (eta 0)", "confident")))),
+    Claim("05_ddim", "4", "At 10 steps eta = 1 repairs part of that: a lower Frechet distance than eta = 0",
+          ("sampler_table",),
+          lambda v: below(_sampler(v, "ddim-10 (eta 1)", "frechet"), _sampler(v, "ddim-10 (eta 0)", "frechet"))),
+    Claim("05_ddim", "4", "With 10 model calls the ODE solvers beat DDIM-10: DPM-Solver++ and UniPC have a lower "
+          "Frechet distance", ("sampler_table",),
+          lambda v: _all(*(below(_sampler(v, f"{name}-10", "frechet"), _sampler(v, "ddim-10 (eta 0)", "frechet"))
+                           for name in ("dpm_solver", "unipc")))),
+    Claim("05_ddim", "6", "With eta = 0 the round trip's error shrinks as the steps grow", ("inversion_error",),
+          lambda v: _decreasing(v["inversion_error"]["decoded with eta 0"])),
+    Claim("05_ddim", "6", "With eta = 1 it does not: at the most steps its error is several (over 3) times eta 0's",
+          ("inversion_error",),
+          lambda v: v["inversion_error"]["decoded with eta 1"][-1] > 3 * v["inversion_error"]["decoded with eta 0"][-1]),
+    Claim("05_ddim", "9", "Double the steps: DDIM's error halves (ratio 1.8-2.2), DPM-Solver++'s falls by about 4 "
+          "(3.3-4.5), UniPC's by 6 to 8 (5.5-9)", ("solver_orders",),
+          lambda v: all(_ratios_within(v["solver_orders"][name], low, high) for name, low, high in
+                        (("ddim", 1.8, 2.2), ("dpm_solver", 3.3, 4.5), ("unipc", 5.5, 9.0)))),
+]
+
+
+def _ratios_within(errors, low, high):
+    """Each ratio of an error to the next (the steps doubled) between ``low`` and ``high``."""
+    return all(low <= a / b <= high for a, b in zip(errors, errors[1:]))
+
+
 # ----- notebook 6: classifier-free guidance ----------------------------------------------------------------
