@@ -178,3 +178,69 @@ def _ratios_within(errors, low, high):
 
 
 # ----- notebook 6: classifier-free guidance ----------------------------------------------------------------
+
+
+def _sweep(values, scale, key):
+    return part(values, "scale_sweep", f"every step, s = {scale:g}", key)
+
+
+def _diversity_falls(values):
+    """Diversity at the scales 1, 2, 3 and 7.5 that this run measured, each below the one before."""
+    rows = values["scale_sweep"]
+    return _decreasing([rows[f"every step, s = {s:g}"]["diversity"] for s in (1, 2, 3, 7.5)
+                        if f"every step, s = {s:g}" in rows])
+
+
+def _frechet_lowest_moderate(values):
+    """The lowest Frechet distance of the sweep at s = 1.5 or 2, and below s = 7.5's beyond the noise."""
+    rows = {row["scale"]: row["frechet"] for row in values["scale_sweep"].values() if "frechet" in row}
+    if 7.5 not in rows:
+        raise NotMeasured("no Frechet distance at s = 7.5")
+    best = min(rows, key=lambda scale: estimate(rows[scale]).value)
+    return below(rows[best], rows[7.5]) if best in (1.5, 2.0) else False
+
+
+def _interval(values, where, scale, key):
+    return part(values, "interval_rows", f"{where}, s = {scale:g}", key)
+
+
+CLAIMS += [
+    Claim("06_classifier_free_guidance", "2", "Guidance keeps one model call and doubles the rows it evaluates",
+          ("guidance_cost",),
+          lambda v: (v["guidance_cost"]["guided, one batch of 128"]["model_calls"]
+                     == v["guidance_cost"]["plain conditional"]["model_calls"] == 1
+                     and v["guidance_cost"]["guided, one batch of 128"]["rows"]
+                     == 2 * v["guidance_cost"]["plain conditional"]["rows"])),
+    Claim("06_classifier_free_guidance", "3", "Past scale 1 the blob shrinks towards the centre: its points lie "
+          "closer to the origin at scale 10 than at scale 1", ("toy_classes",),
+          lambda v: v["toy_classes"]["scale 10"]["blob"] < v["toy_classes"]["scale 1"]["blob"]),
+    Claim("06_classifier_free_guidance", "3", "The square's points crowd towards its edges: farther from the centre "
+          "at scale 5 than at scale 1", ("toy_classes",),
+          lambda v: v["toy_classes"]["scale 5"]["square"] > v["toy_classes"]["scale 1"]["square"]),
+    Claim("06_classifier_free_guidance", "3", "The ring moves outside radius 1: its mean radius at scale 5 lies above "
+          "the data's", ("toy_classes",),
+          lambda v: v["toy_classes"]["scale 5"]["ring"] > v["toy_classes"]["data"]["ring"]),
+    Claim("06_classifier_free_guidance", "5", "Accuracy rises with the scale: s = 0 below s = 1 below s = 3",
+          ("scale_sweep",),
+          lambda v: _all(below(_sweep(v, 0, "accuracy"), _sweep(v, 1, "accuracy")),
+                         below(_sweep(v, 1, "accuracy"), _sweep(v, 3, "accuracy")))),
+    Claim("06_classifier_free_guidance", "5", "Accuracy saturates at s = 3: s = 7.5 is no more accurate beyond the "
+          "noise", ("scale_sweep",),
+          lambda v: _no_better(_sweep(v, 3, "accuracy"), _sweep(v, 7.5, "accuracy"))),
+    Claim("06_classifier_free_guidance", "5", "Diversity falls all the way from s = 1 (s = 1, 2, 3, 7.5)",
+          ("scale_sweep",), _diversity_falls),
+    Claim("06_classifier_free_guidance", "5", "The Frechet distance is lowest at a moderate scale (1.5 or 2), and "
+          "higher at 7.5 beyond the noise", ("scale_sweep",), _frechet_lowest_moderate),
+    Claim("06_classifier_free_guidance", "6", "Guiding only at t >= 500 evaluates about a quarter fewer rows (20-30%) "
+          "than guiding every step, at s = 3", ("scale_sweep", "interval_rows"),
+          lambda v: 0.2 <= 1 - _interval(v, "t in [500, 999]", 3, "cost")["rows"] / _sweep(v, 3, "cost")["rows"] <= 0.3),
+    Claim("06_classifier_free_guidance", "6", "Guiding only at t >= 500 keeps the accuracy of guiding every step at "
+          "s = 3 (not lower beyond the noise)", ("scale_sweep", "interval_rows"),
+          lambda v: _no_better(_interval(v, "t in [500, 999]", 3, "accuracy"), _sweep(v, 3, "accuracy"))),
+    Claim("06_classifier_free_guidance", "6", "Guiding only at t >= 500 keeps the Frechet distance of guiding every "
+          "step at s = 3 (not higher beyond the noise)", ("scale_sweep", "interval_rows"),
+          lambda v: _no_better(_sweep(v, 3, "frechet"), _interval(v, "t in [500, 999]", 3, "frechet"))),
+    Claim("06_classifier_free_guidance", "6", "The paper's interval (t in [170, 880]) loses accuracy at s = 3",
+          ("scale_sweep", "interval_rows"),
+          lambda v: below(_interval(v, "t in [170, 880]", 3, "accuracy"), _sweep(v, 3, "accuracy"))),
+]
