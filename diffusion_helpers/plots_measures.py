@@ -39,7 +39,7 @@ def plot_lines_beside(panels, reference_panels, xlabel, caption, title=None, log
     (no reference shipped). ``caption`` (e.g. ``run_line(...)``) goes under the title."""
     from .plots import plot_lines
 
-    reference_panels = reference_panels or {}
+    reference_panels = {label: series for label, series in (reference_panels or {}).items() if series}
     everything = dict(panels) | {label: {} for label in reference_panels if label not in panels}
     with warnings.catch_warnings():  # a panel only the reference fills has no legend yet: it gets one below
         warnings.simplefilter("ignore")
@@ -58,7 +58,8 @@ def plot_lines_beside(panels, reference_panels, xlabel, caption, title=None, log
         if logx and 0 < len(ticks) <= 14:
             ax.set_xticks(sorted(ticks), [f"{value:g}" for value in sorted(ticks)])
             ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=9)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9)
     fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=plt.rcParams["axes.titlesize"])
     fig.tight_layout()
     return fig
