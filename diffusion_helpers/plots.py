@@ -11,6 +11,8 @@ import torch
 from ._checks import check_image_range
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
 from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
+# a student's numbers beside the shipped reference run (plots_measures.py), part of dh.plots too
+from .plots_measures import plot_lines_beside, run_line  # noqa: F401,E402
 
 READABLE = {"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90}  # applied by dh.setup()
 # presenter mode (DIFFUSION_PRESENTER=1): read from the back of a lecture hall

@@ -104,3 +104,45 @@ def test_notebook_4s_claims_read_what_it_records():
     for claim in claims:
         for key in claim.needs:
             assert f'dh.record("{key}"' in source, f"notebook 4 never records {key!r}, which a claim needs"
+
+
+def _notebook_source(name):
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks", f"{name}.ipynb")
+    assert os.path.exists(path), f"a claim names notebook {name!r}, but there is no {path}"
+    cells = json.load(open(path, encoding="utf-8"))["cells"]
+    return ["".join(cell["source"]) for cell in cells]
+
+
+def test_every_claim_names_a_section_of_its_notebook_and_reads_only_recorded_keys():
+    from diffusion_helpers.claims import CLAIMS as SHIPPED
+
+    for claim in SHIPPED:
+        sources = _notebook_source(claim.notebook)
+        headings = {line for source in sources for line in source.splitlines() if line.startswith("## ")}
+        assert any(line.startswith(f"## {claim.section}.") for line in headings), \
+            f"{claim.notebook} has no section heading '## {claim.section}.' for the claim {claim.text!r}"
+        code = "\n".join(sources)
+        for key in claim.needs:
+            assert f'dh.record("{key}"' in code, f"{claim.notebook}: no cell calls dh.record({key!r}, ...), which " \
+                                                 f"the claim {claim.text!r} reads"
+        assert f'dh.check_claims("{claim.notebook}", section="{claim.section}")' in code, \
+            f"{claim.notebook} section {claim.section}: no cell checks its claims"
+
+
+def test_a_verdict_reading_a_row_this_run_lacks_is_not_measured():
+    from diffusion_helpers.claims import NotMeasured, part
+
+    claim = Claim("99_test", "1", "row b is positive", ("table",), lambda values: part(values, "table", "b") > 0)
+    assert judge(claim, {"table": {"a": 1}}) == "not measured"
+    assert judge(claim, {"table": {"b": 1}}) == "holds"
+    with pytest.raises(NotMeasured, match="no 'c'"):
+        part({"table": {"b": {}}}, "table", "b", "c")
+
+
+def test_without_a_reference_the_check_says_none_has_shipped(empty_run, capsys):
+    dh.record("twenty", 2.0)
+    check_claims("99_test", section="2", claims=CLAIMS)
+    assert "(no reference run shipped yet)" in capsys.readouterr().out
