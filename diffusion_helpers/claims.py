@@ -64,6 +64,14 @@ def claims_of(notebook, section=None, claims=None):
     return chosen
 
 
+class Verdicts(list):
+    """What ``check_claims`` returns: a list of (claim, your verdict, the reference's verdict). As
+    a notebook cell's last line it displays nothing more: the lines were printed already."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def check_claims(notebook, section=None, values=None, reference=None, claims=None, show=True):
     """Judge each claim of ``notebook`` (one ``section``, if given) on ``values`` (default: what this
     kernel recorded, the student's run) and on the shipped reference run. Prints one line a claim
@@ -71,8 +79,8 @@ def check_claims(notebook, section=None, values=None, reference=None, claims=Non
     values = THIS_RUN if values is None else values
     if reference is None and notebook in reference_names():
         reference = load_reference(notebook)
-    rows = [(claim, judge(claim, values), judge(claim, reference.values if reference else None))
-            for claim in claims_of(notebook, section, claims)]
+    rows = Verdicts((claim, judge(claim, values), judge(claim, reference.values if reference else None))
+                    for claim in claims_of(notebook, section, claims))
     if show:
         for claim, yours, theirs in rows:
             theirs = theirs if reference is not None else "no reference run shipped yet"

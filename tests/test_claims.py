@@ -146,3 +146,9 @@ def test_without_a_reference_the_check_says_none_has_shipped(empty_run, capsys):
     dh.record("twenty", 2.0)
     check_claims("99_test", section="2", claims=CLAIMS)
     assert "(no reference run shipped yet)" in capsys.readouterr().out
+
+
+def test_as_a_cells_last_line_check_claims_adds_no_output_of_its_own():
+    """Jupyter shows a cell's last value unless it has _ipython_display_: the verdicts were printed."""
+    rows = check_claims("99_test", values={"ten": 1.0, "twenty": 2.0}, reference=None, claims=CLAIMS, show=False)
+    assert isinstance(rows, list) and hasattr(rows, "_ipython_display_") and rows._ipython_display_() is None
