@@ -152,3 +152,22 @@ def test_as_a_cells_last_line_check_claims_adds_no_output_of_its_own():
     """Jupyter shows a cell's last value unless it has _ipython_display_: the verdicts were printed."""
     rows = check_claims("99_test", values={"ten": 1.0, "twenty": 2.0}, reference=None, claims=CLAIMS, show=False)
     assert isinstance(rows, list) and hasattr(rows, "_ipython_display_") and rows._ipython_display_() is None
+
+
+def test_no_cell_ends_with_a_bare_record_call():
+    """dh.record returns its value, so a cell whose last line is a bare dh.record(...) would print the
+    recorded value (a tensor's repr on the site): assign it instead."""
+    import ast
+    import glob
+    import json
+    import os
+
+    for path in glob.glob(os.path.join(os.path.dirname(__file__), "..", "notebooks", "*.ipynb")):
+        for cell in json.load(open(path, encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            body = ast.parse("".join(cell["source"])).body
+            last = body[-1] if body else None
+            bare = isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and \
+                ast.unparse(last.value.func) in ("dh.record", "record")
+            assert not bare, f"{os.path.basename(path)}: a cell ends with a bare {ast.unparse(last)[:60]}"
