@@ -66,6 +66,23 @@ def check_data(name, x, images=None):
     return x
 
 
+def integers_per_row(name, value, batch_size, what, allowed, device=None):
+    """``value`` (an int for the whole batch, a 0-d or (B,) integer tensor) as an integer tensor of
+    shape (B,); ``what`` names its contents in the errors ("integer timesteps"), ``allowed`` the
+    other things it may be ("an int")."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = torch.full((batch_size,), int(value), dtype=torch.long, device=device)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be {allowed} or an integer tensor of shape (B,), got {type(value).__name__}")
+    if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+        raise TypeError(f"{name} must hold {what} (torch.long), got dtype {value.dtype}")
+    if value.dim() == 0:
+        value = value.expand(batch_size)
+    if value.dim() != 1 or value.shape[0] != batch_size:
+        raise ValueError(f"{name} must have shape ({batch_size},) to match the batch, got {tuple(value.shape)}")
+    return value
+
+
 def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     """Return ``t`` as a LongTensor of shape (B,) with values in [0, num_timesteps).
 
@@ -73,16 +90,7 @@ def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     ``t`` may be a python int (used for the whole batch), a 0-d integer tensor, or an integer
     tensor of shape (B,).
     """
-    if isinstance(t, numbers.Integral) and not isinstance(t, bool):
-        t = torch.full((batch_size,), int(t), dtype=torch.long, device=device)
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be an int or an integer tensor of shape (B,), got {type(t).__name__}")
-    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer timesteps (torch.long), got dtype {t.dtype}")
-    if t.dim() == 0:
-        t = t.expand(batch_size)
-    if t.dim() != 1 or t.shape[0] != batch_size:
-        raise ValueError(f"{name} must have shape ({batch_size},) to match the batch, got {tuple(t.shape)}")
+    t = integers_per_row(name, t, batch_size, "integer timesteps", "an int", device)
     if num_timesteps is None:
         if t.numel() and int(t.min()) < 0:
             raise ValueError(f"{name} must hold timesteps >= 0, got {int(t.min())}")

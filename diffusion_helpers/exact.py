@@ -6,8 +6,6 @@ against the exact answer: the tests do, and so can a student (notebook 5).
 """
 import math
 
-import torch
-
 
 class GaussianNoisePredictor:
     """The exact eps-prediction E[eps | x_t] for data x_0 ~ N(mean, std^2 I):
