@@ -148,6 +148,8 @@ def distance_interval(distance, a, b, resamples=100, level=0.95, seed=0):
     check_float_tensor("b", b, min_dim=2)
     resamples = check_int("resamples", resamples, low=10)
     level = check_number("level", level, low=0.5, high=0.999)
+    if min(len(a), len(b)) < 2:
+        raise ValueError(f"a and b must hold at least 2 points each, got {len(a)} and {len(b)}")
     generator = torch.Generator().manual_seed(seed)
     replicates = [distance(a[torch.randint(len(a), (len(a),), generator=generator)],
                            b[torch.randint(len(b), (len(b),), generator=generator)]) for _ in range(resamples)]
@@ -158,7 +160,9 @@ def mean_estimate(values):
     """The mean of independent measurements (N,) with its standard error s / sqrt(N) and the
     interval mean +- 1.96 se (e.g. a loss averaged over the last steps). Returns an Estimate."""
     values = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
-    if len(values) < 2 or not bool(torch.isfinite(values).all()):
-        raise ValueError(f"values must hold at least 2 finite measurements, got {len(values)}")
+    finite = int(torch.isfinite(values).sum())
+    if len(values) < 2 or finite < len(values):
+        raise ValueError(f"values must hold at least 2 measurements, all finite; got {len(values)}, of which "
+                         f"{len(values) - finite} NaN or inf")
     mean, error = values.mean().item(), (values.std() / math.sqrt(len(values))).item()
     return Estimate(mean, error, mean - Z_95 * error, mean + Z_95 * error)

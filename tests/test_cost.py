@@ -82,8 +82,10 @@ def test_a_mean_carries_its_standard_error():
     estimate = dh.mean_estimate(values)
     assert estimate.value == 2.5 and abs(estimate.error - (5 / 3) ** 0.5 / 2) < 1e-12  # s = sqrt(5/3), N = 4
     assert estimate.low < 2.5 < estimate.high
-    with pytest.raises(ValueError, match="at least 2 finite"):
+    with pytest.raises(ValueError, match="at least 2 measurements"):
         dh.mean_estimate([1.0])
+    with pytest.raises(ValueError, match="of which 1 NaN or inf"):
+        dh.mean_estimate([float("nan"), 1.0])
 
 
 def test_a_distance_interval_contains_the_distance_and_separates_far_clouds():
@@ -94,5 +96,7 @@ def test_a_distance_interval_contains_the_distance_and_separates_far_clouds():
     close, distant = (dh.distance_interval(dh.sliced_wasserstein, cloud, real, resamples=30) for cloud in (near, far))
     assert close.low <= close.value <= close.high and distant.low <= distant.value <= distant.high
     assert dh.compare(close, distant) == "A < B"  # a 3-sigma shift is far beyond the resampling noise
+    with pytest.raises(ValueError, match="at least 2 points each, got 0 and 500"):
+        dh.distance_interval(dh.sliced_wasserstein, torch.zeros(0, 2), real)
     with pytest.raises(TypeError, match="distance must be a function"):
         dh.distance_interval("sliced", near, real)
