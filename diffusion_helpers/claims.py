@@ -10,7 +10,7 @@ is within the measurement's noise, or the run is too small to tell). In a notebo
 """
 from typing import Callable, NamedTuple
 
-from .references import THIS_RUN, load_reference, reference_names
+from .references import THIS_RUN, load_reference, missing_reference_note, recording, reference_names
 
 
 class Claim(NamedTuple):
@@ -77,15 +77,15 @@ def check_claims(notebook, section=None, values=None, reference=None, claims=Non
     kernel recorded, the student's run) and on the shipped reference run. Prints one line a claim
     when ``show``; returns a list of (claim, your verdict, the reference's verdict)."""
     values = THIS_RUN if values is None else values
-    if reference is None and notebook in reference_names():
+    if reference is None and notebook in reference_names() and not recording():
         reference = load_reference(notebook)
     rows = Verdicts((claim, judge(claim, values), judge(claim, reference.values if reference else None))
                     for claim in claims_of(notebook, section, claims))
     if show:
         for claim, yours, theirs in rows:
-            theirs = theirs if reference is not None else "no reference run shipped yet"
+            theirs = theirs if reference is not None else missing_reference_note()
             print(f"[{claim.section}] {claim.text}\n      your run: {yours}; reference run: {theirs}")
-        print(f"      ({reference.label})" if reference is not None else "      (no reference run shipped yet)")
+        print(f"      ({reference.label})" if reference is not None else f"      ({missing_reference_note()})")
     return rows
 
 

@@ -63,6 +63,12 @@ def recording():
     return os.environ.get(RECORD_VARIABLE) or None
 
 
+def missing_reference_note():
+    """What a table or figure says where it draws no reference run beside the student's: the run
+    being recorded is itself the reference, or none ships yet."""
+    return "this run is being recorded as the reference run" if recording() else "no reference run shipped yet"
+
+
 def record(key, value):
     """Keep ``value`` under ``key``: in THIS_RUN (this kernel's own numbers, which dh.check_claims
     reads), and, during a reference run ($DIFFUSION_RECORD set), in the file that becomes the
@@ -96,10 +102,13 @@ def reference_names(directory=None):
 def load_reference(notebook, directory=None, missing_ok=False):
     """The shipped full-mode reference run of ``notebook`` (its file name without .ipynb, e.g.
     "05_ddim"), as a Reference(values, provenance); with ``missing_ok``, None when none ships
-    (a notebook's first reference run, or a key it has not recorded yet). ``directory``, default
+    (a notebook's first reference run, or a key it has not recorded yet), and None while a reference
+    run is being recorded ($DIFFUSION_RECORD set: that run is the reference). ``directory``, default
     reference_dir(): $DIFFUSION_REFERENCE_DIR if set, else the package's references/."""
     directory = reference_dir(directory)
     names = reference_names(directory)
+    if missing_ok and recording():
+        return None  # this run is being recorded as the reference: the last one beside it would ship stale
     if notebook not in names and missing_ok:
         return None
     if notebook not in names:

@@ -136,3 +136,16 @@ def test_each_shipped_reference_comes_with_its_full_run_for_the_site(name):
     provenance = dh.load_reference(name).provenance
     run = shown.metadata["diffusion_run"]
     assert (run["commit"], run["date"]) == (provenance["commit"], provenance["date"]), "one recording for both"
+
+
+def test_while_a_reference_run_records_it_is_its_own_reference(monkeypatch, tmp_path):
+    """During a recording the notebook draws no older reference beside itself (it would ship a stale
+    comparison), and its tables say why no reference is drawn."""
+    monkeypatch.delenv(references.RECORD_VARIABLE, raising=False)
+    assert dh.missing_reference_note() == "no reference run shipped yet"
+    if SHIPPED:
+        assert dh.load_reference(SHIPPED[0], missing_ok=True) is not None
+    monkeypatch.setenv(references.RECORD_VARIABLE, str(tmp_path / "values.pt"))
+    assert dh.missing_reference_note() == "this run is being recorded as the reference run"
+    for name in SHIPPED:
+        assert dh.load_reference(name, missing_ok=True) is None
