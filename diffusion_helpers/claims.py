@@ -10,7 +10,7 @@ is within the measurement's noise, or the run is too small to tell). In a notebo
 """
 from typing import Callable, NamedTuple
 
-from .references import THIS_RUN, load_reference, missing_reference_note, recording, reference_names
+from .references import THIS_RUN, load_reference, missing_reference_note, recording_reference, reference_names
 
 
 class Claim(NamedTuple):
@@ -77,7 +77,7 @@ def check_claims(notebook, section=None, values=None, reference=None, claims=Non
     kernel recorded, the student's run) and on the shipped reference run. Prints one line a claim
     when ``show``; returns a list of (claim, your verdict, the reference's verdict)."""
     values = THIS_RUN if values is None else values
-    if reference is None and notebook in reference_names() and not recording():
+    if reference is None and notebook in reference_names() and not recording_reference():
         reference = load_reference(notebook)
     rows = Verdicts((claim, judge(claim, values), judge(claim, reference.values if reference else None))
                     for claim in claims_of(notebook, section, claims))
