@@ -1,14 +1,84 @@
 """Checks of arguments at the package's edge: each raises a clear error naming the argument."""
+import collections.abc
 import numbers
+import os
+import sys
 import warnings
 
 import torch
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message, category=UserWarning):
+    """warnings.warn, pointed at the first caller outside the package (the student's line), however
+    deep inside the package the warning is raised."""
+    level, frame = 2, sys._getframe(1)  # level 1 is this function, 2 its caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def check_choice(name, value, allowed):
-    """Raise ValueError unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    """Raise ValueError unless ``value`` is one of ``allowed`` (a list of names, or another
+    unhashable value, is refused the same way, with a word on giving one name)."""
+    try:
+        known = value in allowed
+    except TypeError:  # unhashable, e.g. a list given to a dict of names
+        known = False
+    if not known:
+        one = "; give one name" if isinstance(value, (list, tuple, set)) else ""
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}{one}")
+    return value
+
+
+def check_bool(name, value, allow_none=False):
+    """Return ``value`` if it is True or False (or None with ``allow_none``): a string such as
+    "no" would silently mean True."""
+    if not (isinstance(value, bool) or (allow_none and value is None)):
+        allowed = "True, False or None" if allow_none else "True or False"
+        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+def check_seed(name, seed):
+    """Return ``seed`` as an int in [0, 2^32 - 1], what Python, NumPy and torch all accept."""
+    if isinstance(seed, float) and seed.is_integer():
+        raise TypeError(f"{name} must be an integer such as 0, got the float {seed!r}: write {int(seed)}")
+    return check_int(name, seed, low=0, high=2**32 - 1)
+
+
+def check_mapping(name, value, example, allow_empty=False):
+    """Return ``value`` if it is a dict-like mapping (non-empty unless ``allow_empty``);
+    ``example`` shows what one looks like in the error."""
+    if not isinstance(value, collections.abc.Mapping):
+        raise TypeError(f"{name} must be a dict such as {example}, got {type(value).__name__}")
+    if not value and not allow_empty:
+        raise ValueError(f"{name} is empty: give at least one entry, e.g. {example}")
+    return value
+
+
+def check_path(name, path, writing=False):
+    """Return ``path`` (a str or os.PathLike) as a str naming a file: not a folder; for reading,
+    an existing file (FileNotFoundError otherwise)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (a str or pathlib.Path), got {type(path).__name__}")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{name} {path!r} is a folder: give the path of a file in it, e.g. "
+                                f"{os.path.join(path, 'model.pt')!r}")
+    if not writing and not os.path.isfile(path):
+        raise FileNotFoundError(f"{name}: no file at {path!r}")
+    return path
+
+
+def check_same_shape(name, value, like_name, like):
+    """Refuse a tensor ``value`` not shaped like ``like`` (no broadcasting: (B, 1, 1, 1) against
+    (B, 1, 28, 28) is a mistake, not a shortcut)."""
+    check_float_tensor(name, value)
+    if value.shape != like.shape:
+        raise ValueError(f"{name} must have the shape of {like_name} {tuple(like.shape)}, got {tuple(value.shape)}")
     return value
 
 
@@ -43,13 +113,31 @@ def check_float_tensor(name, x, min_dim=1, last_dims=None):
     ``last_dims``, if given, is the required trailing shape, e.g. (1, 28, 28).
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        hint = ""
+        if type(x).__module__ == "numpy" or isinstance(x, (list, tuple)):
+            hint = f": convert it with torch.as_tensor({name}, dtype=torch.float32)"
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}{hint}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.dim() < min_dim:
         raise ValueError(f"{name} must have at least {min_dim} dimensions (B, ...), got shape {tuple(x.shape)}")
     if last_dims is not None and tuple(x.shape[-len(last_dims):]) != tuple(last_dims):
         raise ValueError(f"{name} must have shape (B, {', '.join(map(str, last_dims))}), got {tuple(x.shape)}")
+    return x
+
+
+def check_points(name, x, min_count=2):
+    """Return ``x`` if it is a float tensor (N, D) of at least ``min_count`` rows, all finite: a
+    cloud that a spread or a distance between distributions can be computed from (one point has
+    no covariance; an empty cloud gives NaN)."""
+    check_float_tensor(name, x, min_dim=2)
+    if x.dim() != 2:
+        raise ValueError(f"{name} must have shape (N, D), one row a point, got {tuple(x.shape)}")
+    if x.shape[0] < min_count:
+        raise ValueError(f"{name} holds {x.shape[0]} point(s): give at least {min_count} (a spread needs two, "
+                         "and a number worth reading a few hundred)")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or inf values at {int((~torch.isfinite(x)).sum())} of {x.numel()} places")
     return x
 
 

@@ -32,6 +32,17 @@ def check_input_matches(module, x, name="x", device=True):
     return x
 
 
+def check_model_input(model, x, name="x", device=True):
+    """Refuse an input the model cannot take, naming it as the caller knows it (``x_T`` in a
+    sampler, ``data`` in training): ``check_input_matches``, then the model's own shape check
+    (``check_input_shape``, which dh.UNet and dh.MLPDenoiser have) if it has one."""
+    check_input_matches(model, x, name, device)
+    check_shape = getattr(model, "check_input_shape", None)
+    if callable(check_shape):
+        check_shape(x, name)
+    return x
+
+
 def model_num_classes(model):
     """The number of classes a model was built with (its ``num_classes``), or None if it has none."""
     return getattr(model, "num_classes", None)
