@@ -244,6 +244,10 @@ def loops_forever(*args):
         pass
 
 
+def loops_forever_on_one_line(*args):
+    while True: pass  # noqa: E701 - one line on purpose: such a loop makes no "line" trace events
+
+
 def loops_forever_catching_everything(*args):
     while True:
         try:
@@ -267,6 +271,8 @@ def loops_forever_catching_everything(*args):
      "returned dtype torch.int64"),
     (exercises.check_q_sample, loops_forever, "was stopped: an endless loop?"),
     (exercises.check_q_sample, loops_forever_catching_everything, "was stopped: an endless loop?"),
+    (exercises.check_q_sample, loops_forever_on_one_line, "was stopped: an endless loop?"),
+    (exercises.check_ddim_step, loops_forever_on_one_line, "was stopped: an endless loop?"),
     (exercises.check_q_sample, lambda *args: sys.exit(1), "your function raised SystemExit"),
     (exercises.check_q_sample, torch.zeros(4, 1, 8, 8), "pass your function itself"),
     (exercises.check_guided_noise, lambda conditional, null, scale: dh.guided_noise(
@@ -353,3 +359,71 @@ def test_the_loss_and_step_checks_take_points_as_notebook_3_does(capsys):
 def test_the_mistakes_a_newcomer_made_get_their_own_hint(check, answer, words, capsys):
     ok, out = run(check, answer, capsys)
     assert not ok and words in out, out
+
+
+def test_a_one_line_endless_loop_is_stopped_from_any_thread_and_leaves_no_timer_behind(capsys, monkeypatch):
+    """The time limit does not wait for line events: in the main thread a SIGALRM timer stops
+    `while True: pass` (and gives an outer timer back what is left of it), in another thread a
+    watchdog does (what Windows and checks run from threads get)."""
+    import signal
+    import threading
+    monkeypatch.setattr(exercises._core, "TIME_LIMIT_SECONDS", 0.5)
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *args: fired.append("outer"))
+    signal.setitimer(signal.ITIMER_REAL, 3.0)  # an outer timer, as a test runner's time limit
+    try:
+        start = time.monotonic()
+        ok, out = run(exercises.check_q_sample, loops_forever_on_one_line, capsys)
+        assert ok is False and "was stopped: an endless loop?" in out and time.monotonic() - start < 3
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 1.5 < left < 2.6 and not fired  # the outer timer runs on with what it had left
+        outcomes = []
+        worker = threading.Thread(target=lambda: outcomes.append(exercises.check_q_sample(loops_forever_on_one_line)))
+        worker.start()
+        worker.join(timeout=10)
+        assert outcomes == [False] and "was stopped" in capsys.readouterr().out
+        assert run(exercises.check_q_sample, right_q_sample, capsys)[0]  # and the next answer runs in peace
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def own_noise_ddim(x_t, eps, abar_t, abar_prev, eta, noise):
+    return ddim_update(x_t, eps, abar_t, abar_prev, eta, torch.randn_like(noise))
+
+
+def seeded_noise_ddim(x_t, eps, abar_t, abar_prev, eta, noise):
+    return ddim_update(x_t, eps, abar_t, abar_prev, eta, torch.randn(noise.shape, dtype=noise.dtype,
+                                                                     generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("check, answer, words", [
+    (exercises.check_ddim_step, own_noise_ddim, "at t=500 -> 300, eta=1.0: your function gives a different answer each "
+     "time it is called with the same arguments: it draws its own random numbers"),
+    (exercises.check_ddim_step, seeded_noise_ddim, "gives the same answer for another `noise`: it does not use the "
+     "`noise` argument"),
+    (exercises.check_ddpm_step, lambda x_t, t, eps, noise, betas, abar: right_ddpm(x_t, t, eps, torch.randn_like(noise),
+                                                                                    betas, abar),
+     "at t=999: your function gives a different answer each time"),
+    (exercises.check_q_sample, lambda x0, t, noise, abar: right_q_sample(
+        x0, t, torch.randn(noise.shape, dtype=noise.dtype, generator=torch.Generator().manual_seed(0)), abar),
+     "it does not use the `noise` argument"),
+    (exercises.check_training_loss, lambda model, x0, t, noise, abar: right_loss(
+        model, x0, torch.randint(1000, t.shape), noise, abar), "Use the `noise` and `t` arguments that the check passes"),
+])
+def test_an_answer_that_draws_its_own_noise_is_told_so(check, answer, words, capsys):
+    """Not only "differs at 256 places": the check names the slip."""
+    ok, out = run(check, answer, capsys)
+    assert ok is False and words in out, out
+
+
+def right_ddpm(x_t, t, eps, noise, betas, abar):
+    alpha, beta = 1 - betas[t], betas[t]
+    abar_prev = abar[t - 1] if t > 0 else torch.tensor(1.0, dtype=abar.dtype)
+    mean = (x_t - beta / (1 - abar[t]).sqrt() * eps) / alpha.sqrt()
+    return mean + ((1 - abar_prev) / (1 - abar[t]) * beta).sqrt() * noise
+
+
+def right_loss(model, x0, t, noise, abar):
+    a = abar[t].reshape(-1, *[1] * (x0.dim() - 1))
+    return ((noise - model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)) ** 2).mean()

@@ -6,7 +6,7 @@ import torch
 from ..sampling import ddim_step, ddpm_step
 from ..schedules import NoiseSchedule
 from ..losses import diffusion_loss
-from ._core import _call, _not_yet, _report, broadcast_shape, compare
+from ._core import _call, _not_yet, _report, broadcast_shape, compare, matching_hint, noise_slip
 
 
 class _ProbeModel:
@@ -35,6 +35,10 @@ def check_training_loss(function, data_shape=(1, 8, 8)):
     if error:
         return _not_yet(error + (f" Hint: abar[t] has shape (B,); reshape it to {reshaped}."
                                  if "size of tensor" in error else ""), tried)
+    slip = noise_slip(function, (model, x0, t, noise, abar), 3, got, noise_matters=False,
+                      given="the `noise` and `t` arguments")
+    if slip:
+        return _not_yet(slip, tried)
     if got.numel() == len(t):
         return _not_yet("you returned one loss a sample: average over the batch too (.mean()), one number.", tried)
     a, a_before = abar[t].reshape(-1, *[1] * len(data_shape)), abar[(t - 1).clamp(min=0)].reshape(-1, *[1] * len(data_shape))
@@ -78,7 +82,8 @@ def check_ddpm_step(function, data_shape=(1, 8, 8)):
         x_t, eps_hat, noise = (torch.randn(4, *data_shape, generator=generator, dtype=torch.float64) for _ in range(3))
         tried = (f"x_t, eps_hat and noise of shape {tuple(x_t.shape)} (float64, from N(0, 1)), t = {t} (an int), "
                  "and betas and alphas_cumprod (1000,) of NoiseSchedule('linear', 1000)")
-        got, error = _call(function, x_t.clone(), t, eps_hat.clone(), noise.clone(), betas.clone(), abar.clone())
+        arguments = (x_t, t, eps_hat, noise, betas, abar)
+        got, error = _call(function, *(a.clone() if isinstance(a, torch.Tensor) else a for a in arguments))
         if error:
             return _not_yet(f"at t={t}: {error}", tried)
         expected, x0_hat = ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=noise)
@@ -105,6 +110,9 @@ def check_ddpm_step(function, data_shape=(1, 8, 8)):
                              "entry (Python wraps around): alpha-bar before the first step is 1, so add no noise at t = 0."))
         ok, message = compare(got, expected, f"x_(t-1) at t={t}", index_name="sample", hints=hints)
         if not ok:
+            if got.shape == expected.shape and matching_hint(got, hints) is None:  # does it use its noise?
+                slip = noise_slip(function, arguments, 3, got, noise_matters=t > 0)
+                message = f"at t={t}: {slip}" if slip else message
             return _not_yet(message, tried)
     return _report(True, "one DDPM step: the posterior mean from eps_hat, plus sigma_t z (none at t = 0).")
 
@@ -121,7 +129,8 @@ def check_ddim_step(function):
     for t, t_prev, eta in [(500, 300, 0.0), (500, 300, 1.0), (700, 200, 0.5), (20, -1, 0.0), (999, 899, 0.0)]:
         x_t, eps_hat, noise = (torch.randn(4, 1, 8, 8, generator=generator, dtype=torch.float64) for _ in range(3))
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
-        got, error = _call(function, x_t.clone(), eps_hat.clone(), a, a_prev, eta, noise.clone())
+        arguments = (x_t, eps_hat, a, a_prev, eta, noise)
+        got, error = _call(function, *(v.clone() if isinstance(v, torch.Tensor) else v for v in arguments))
         where = f"t={t} -> {t_prev}, eta={eta}"
         tried = (f"x_t, eps_hat and noise of shape (4, 1, 8, 8) (float64, from N(0, 1)), abar_t = {a:.6g}, "
                  f"abar_prev = {a_prev:.6g} (NoiseSchedule('cosine', 1000) at {t} and {t_prev}) and eta = {eta}")
@@ -150,6 +159,9 @@ def check_ddim_step(function):
                           + sigma_short * noise, "sigma has two factors (eq. 16): also multiply by sqrt(1 - abar_t / abar_prev)."))
         ok, message = compare(got, expected, f"x_prev at {where}", index_name="sample", hints=hints)
         if not ok:
+            if got.shape == expected.shape and matching_hint(got, hints) is None:  # does it use its noise?
+                slip = noise_slip(function, arguments, 5, got, noise_matters=sigma > 0)
+                message = f"at {where}: {slip}" if slip else message
             return _not_yet(message, tried)
     return _report(True, "one DDIM step: predicted x0, the direction pointing to x_t, and sigma z; "
                          "eta = 0 deterministic, eta = 1 DDPM's variance.")
