@@ -6,7 +6,8 @@ weighting of it over timesteps that ``TrainConfig.loss_weighting`` chooses.
 import torch
 
 from ._checks import check_choice, check_float_tensor, check_timesteps
-from .model_checks import check_prediction_shape
+from .model_checks import check_model, check_model_input, check_prediction_shape
+from .schedules import NoiseSchedule
 
 LOSS_WEIGHTINGS = ("uniform", "min_snr")
 REDUCTIONS = ("mean", "none")
@@ -31,7 +32,13 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
         reduction: "mean" for one number, "none" for the loss of each sample, (B,).
     Returns a 0-d tensor, or (B,).
     """
+    check_model("model", model)
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     check_float_tensor("x0", x0)
+    if x0.shape[0] == 0:
+        raise ValueError(f"x0 holds no samples (shape {tuple(x0.shape)}): give a batch of at least one")
+    check_model_input(model, x0, "x0")
     check_choice("reduction", reduction, REDUCTIONS)
     draw_on = generator.device if generator is not None else x0.device
     if t is None:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_choice, check_float_tensor, check_image_range, check_int, check_number
+from ._checks import (check_bool, check_choice, check_float_tensor, check_image_range, check_int, check_number,
+                      check_seed)
 from .conditioning import NULL_LABEL, check_labels
+from .loss_warnings import DIVERGENCE_FACTOR, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
-from .model_checks import check_input_matches, check_model, model_num_classes
+from .model_checks import check_model, check_model_input, model_num_classes
 from .runtime import pick_device
 from .schedules import NoiseSchedule
 
@@ -74,6 +76,9 @@ class TrainConfig:
         check_number("min_snr_gamma", self.min_snr_gamma, low=0.0)
         check_number("ema_decay", self.ema_decay, low=0.0, high=1.0)
         check_number("label_dropout", self.label_dropout, low=0.0, high=1.0)
+        check_seed("seed", self.seed)
+        check_bool("bf16", self.bf16, allow_none=True)
+        check_bool("progress", self.progress)
 
 
 @dataclass
@@ -110,12 +115,17 @@ def _check_data(data, labels, model):
     check_float_tensor("data", data, min_dim=2)
     if data.shape[0] == 0:
         raise ValueError(f"data holds no samples (shape {tuple(data.shape)})")
-    check_input_matches(model, data, "data", device=False)  # data moves to the training device itself
+    check_model_input(model, data, "data", device=False)  # data moves to the training device itself
     if not bool(torch.isfinite(data).all()):
         raise ValueError("data hold NaN or inf values: every training sample must be finite")
     if getattr(model, "data_range", None) == (-1, 1):  # an image model: the series' range
         check_image_range("data", data)
     if labels is None:
+        if model_num_classes(model) is not None:
+            raise ValueError(f"labels are needed: this model was built with num_classes={model_num_classes(model)}, a "
+                             "conditional model, and without labels it would learn only the null label (\"no class\"). "
+                             "Give the class of every sample, labels (N,) in [0, num_classes) (a share label_dropout "
+                             "of them become the null label), or build the model without num_classes")
         return
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be None or an integer tensor (N,), got {type(labels).__name__}")
@@ -142,22 +152,6 @@ def learning_rate(config, step, seconds):
         return config.lr * warmup * (1 + math.cos(math.pi * min(progress, 1.0))) / 2
     else:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {config.lr_schedule!r}")
-
-
-DIVERGENCE_FACTOR = 100  # a loss this many times the first step's means the training diverges
-
-
-def warn_if_diverging(losses, lr):
-    """Warn when the latest loss exceeds DIVERGENCE_FACTOR times the first step's (taken before any
-    update): a learning rate too high makes the loss climb to 1e8 and beyond, still finite.
-    Returns True when it warned; the loop then stops asking."""
-    start = losses[0]
-    if len(losses) < 2 or start <= 0 or losses[-1] <= DIVERGENCE_FACTOR * start:
-        return False
-    warnings.warn(f"the training loss rose from {start:.3g} (first step) to {losses[-1]:.3g} at step "
-                  f"{len(losses)}: the training diverges; lower the learning rate (lr = {lr:.3g}; try 1e-3) or "
-                  "clip the gradient (grad_clip=1.0)", stacklevel=4)
-    return True
 
 
 def _update_ema(ema_model, model, decay):
@@ -208,7 +202,7 @@ def _train_generator(model, schedule, data, labels, config):
     weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
-    start, losses, warned = time.perf_counter(), [], False
+    start, losses, warned, warned_baseline = time.perf_counter(), [], False, False
     bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
     try:
         for step in range(1, config.steps + 1):
@@ -241,6 +235,7 @@ def _train_generator(model, schedule, data, labels, config):
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
             losses.append(loss_value)
             warned = warned or warn_if_diverging(losses, lr)
+            warned_baseline = warned or warned_baseline or warn_if_worse_than_zero(losses, config.lr, config.warmup_steps)
             bar.update(1)
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")
@@ -248,6 +243,8 @@ def _train_generator(model, schedule, data, labels, config):
             yield TrainState(step, loss_value, model, ema_model, seconds, losses, lr)
             if config.minutes is not None and seconds >= 60 * config.minutes:
                 break
+        if not (warned or warned_baseline):  # a short run is judged at its end
+            warn_if_worse_than_zero(losses, config.lr, config.warmup_steps, final=True)
     finally:
         bar.close()
         model.eval()
@@ -277,10 +274,13 @@ def train(model, schedule, data, labels=None, config=None, callback=None, callba
         a TrainResult: ``losses`` (one a step), ``ema_model`` (the averaged weights: sample with
         these), ``steps``, ``seconds`` and ``final_loss`` (the mean of the last 100 losses).
         The model itself is trained in place and left in eval mode.
-    Stops with a FloatingPointError naming the step if the loss becomes NaN or inf, and warns once
-    if it climbs to 100 times the first step's (a learning rate too high).
+    Stops with a FloatingPointError naming the step if the loss becomes NaN or inf, warns once if it
+    climbs to 100 times the first step's (a learning rate too high), and once if it stays above 1,
+    the loss of predicting zero noise, after the first steps (``warn_if_worse_than_zero``).
     """
     callback_every = check_int("callback_every", callback_every, low=1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function of the TrainState (or None), got {type(callback).__name__}")
     for state in train_steps(model, schedule, data, labels, config, **options):
         if callback is not None and state.step % callback_every == 0:
             callback(state)

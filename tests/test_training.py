@@ -287,3 +287,90 @@ def test_a_diverging_loss_is_warned_about_once_with_the_step():
 def test_lr_zero_warns_that_nothing_is_learned():
     with pytest.warns(UserWarning, match="nothing is learned"):
         dh.TrainConfig(lr=0.0)
+
+
+def test_a_loss_that_stays_above_predicting_zero_is_warned_with_its_cause():
+    """Predicting zero noise costs E[eps^2] = 1: a run whose loss stays above that after the first
+    steps learns nothing useful. The issue's lr = 1.0 curve (1.0, then 89.6, then about 2: never
+    100 times the first loss, so the divergence warning stays silent) is warned, naming the jump;
+    a loss stuck above 1 from the start names a learning rate too low; curves near 1 or below
+    say nothing."""
+    from diffusion_helpers.loss_warnings import BASELINE_WINDOW, warn_if_worse_than_zero
+    noise = torch.randn(300, generator=torch.Generator().manual_seed(0)).tolist()
+    jumped = [1.0, 89.6] + [2.0 + 0.3 * e for e in noise[:148]]
+    with pytest.warns(UserWarning, match=r"above 1, the loss of always predicting zero noise .* jumped to 89\.6 at "
+                                         r"step 2: the learning rate is too high \(lr = 1;"):
+        assert warn_if_worse_than_zero(jumped[:2 * BASELINE_WINDOW], lr=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not warn_if_worse_than_zero(jumped[:2 * BASELINE_WINDOW - 1], lr=1.0)  # the first steps: not judged yet
+        assert not warn_if_worse_than_zero(jumped[:2 * BASELINE_WINDOW + 20], lr=1.0, warmup_steps=50)  # nor a warm-up
+        at_zero = [1.0 + 0.05 * e for e in noise]  # a model that predicts zero, give or take: no better, not worse
+        assert not warn_if_worse_than_zero(at_zero, lr=1e-3)
+        healthy = [1.2] + [0.3 + 0.05 * e for e in noise]
+        assert not warn_if_worse_than_zero(healthy, lr=1e-3)
+    stuck = [1.25 + 0.05 * e for e in noise]
+    with pytest.warns(UserWarning, match="barely fallen from the first step's .* too low"):
+        assert warn_if_worse_than_zero(stuck, lr=1e-7)
+    issue = [1.0, 89.6, 2.1, 1.9, 2.2, 2.0, 1.8, 2.05]  # notebook 4's 8 quick steps at lr = 1: final_loss 12.8
+    with pytest.warns(UserWarning, match=r"averaged 2\.01 over steps 5 to 8, above 1.* jumped to 89\.6 at step 2"):
+        assert warn_if_worse_than_zero(issue, lr=1.0, final=True)  # at the end of a short run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not warn_if_worse_than_zero(issue, lr=1.0)  # during it, only after 2 * BASELINE_WINDOW steps
+        quick = [0.999, 0.991, 0.965, 0.945, 0.919, 0.881, 0.862, 0.835]  # notebook 4's 8 quick steps at lr = 2e-3
+        assert not warn_if_worse_than_zero(quick, lr=2e-3, final=True)
+
+
+class ConstantOffset(torch.nn.Module):
+    """Predicts the same noise, 1 in every value, whatever x_t: loss E[(eps - 1)^2] = 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.offset = torch.nn.Parameter(torch.ones(2))
+
+    def forward(self, x, t, y=None):
+        return self.offset.expand_as(x)
+
+
+def test_train_warns_once_when_the_loss_stays_above_predicting_zero():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = dh.train(ConstantOffset(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=200), steps=120,
+                          batch_size=64, lr=1e-7, progress=False)
+    worse = [w for w in caught if "the loss of always predicting zero noise" in str(w.message)]
+    assert len(worse) == 1 and result.final_loss > 1.5, [str(w.message) for w in caught]
+    assert "over steps 51 to 100" in str(worse[0].message) and worse[0].filename == __file__  # the student's line
+    with pytest.warns(UserWarning, match="over steps 5 to 8, above 1.*barely fallen"):  # a short run: at its end
+        dh.train(ConstantOffset(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=200), steps=8, batch_size=64,
+                 lr=1e-7, progress=False)
+
+
+def test_healthy_training_as_the_notebooks_run_it_says_nothing():
+    """Notebooks 3 and 6 train an MLPDenoiser for 300 and 400 steps at lr = 2e-3 in quick mode: no
+    warning may fire there (the loss falls to about 0.3 within 50 steps)."""
+    points, labels = dh.make_toy_classes(1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = dh.train(dh.MLPDenoiser(num_classes=3), dh.NoiseSchedule(), points, labels, steps=200, batch_size=256,
+                          lr=2e-3, progress=False)
+    assert result.final_loss < 0.5
+
+
+def test_a_conditional_model_needs_labels():
+    """Without labels a conditional model would learn only the null label, silently."""
+    with pytest.raises(ValueError, match=r"labels are needed: this model was built with num_classes=3.*only the null label"):
+        dh.train(dh.MLPDenoiser(num_classes=3), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=100), steps=2,
+                 progress=False)
+
+
+@pytest.mark.parametrize("options, error, words", [
+    (dict(seed=0.5), TypeError, "seed must be an integer"),
+    (dict(seed=1.0), TypeError, "seed must be an integer such as 0, got the float 1.0: write 1"),
+    (dict(progress="no"), TypeError, "progress must be True or False, got 'no'"),
+    (dict(bf16="yes"), TypeError, "bf16 must be True, False or None"),
+    (dict(callback=5), TypeError, "callback must be a function of the TrainState"),
+])
+def test_odd_training_options_name_the_option(options, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        dh.train(dh.MLPDenoiser(hidden_dim=8), dh.NoiseSchedule("linear", 10), dh.make_toy_2d(n=50), steps=1, **options)
