@@ -14,9 +14,26 @@ plain conditionally (scale 1, one model call) elsewhere.
 """
 import torch
 
-from ._checks import check_float_tensor, check_int, check_number, check_timesteps
+from ._checks import check_float_tensor, check_int, check_number, check_timesteps, warn
 from .conditioning import NULL_LABEL, check_labels
-from .model_checks import check_input_matches, check_model, check_prediction, check_prediction_shape, model_num_classes
+from .model_checks import check_model, check_model_input, check_prediction, check_prediction_shape, model_num_classes
+
+
+# The largest guidance scale (ours) taken for guidance rather than a mistake: twice the largest the
+# series uses (notebook 6 sweeps 0 to 10), four times the largest of Ho & Salimans 2022 (w up to 4,
+# ours 5), well above Stable Diffusion's default 7.5 (diffusers' guidance_scale is ours). Far beyond
+# it the noise estimate is about scale times the difference of two predictions (near 1e6 at a
+# scale of a million), and the samples are noise or saturated.
+MAX_SENSIBLE_SCALE = 20.0
+
+
+def warn_if_scale_extreme(largest):
+    """Warn when the largest guidance scale exceeds MAX_SENSIBLE_SCALE (a mistake, not guidance)."""
+    if largest > MAX_SENSIBLE_SCALE:
+        warn(f"guidance_scale {largest:g} is far beyond guidance's useful range (ours: 1 to about 10; Ho & "
+             f"Salimans' w = ours - 1 up to 4): the noise estimate is about {largest:.3g} times the difference of "
+             f"two predictions, so the samples come out as noise or saturated. Choose a scale between 0 and "
+             f"{MAX_SENSIBLE_SCALE:g}.")
 
 
 def check_guidance(model, x_t, y, guidance_scale):
@@ -35,9 +52,11 @@ def check_guidance(model, x_t, y, guidance_scale):
                              f"sample; got dtype {guidance_scale.dtype}, shape {tuple(guidance_scale.shape)}")
         if not bool(torch.isfinite(guidance_scale).all()) or bool((guidance_scale < 0).any()):
             raise ValueError("guidance_scale must hold finite values >= 0 (0 = unconditional, 1 = conditional)")
+        warn_if_scale_extreme(float(guidance_scale.max()))
         guidance_scale = guidance_scale.to(device=x_t.device, dtype=x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
     else:
         guidance_scale = check_number("guidance_scale", guidance_scale, low=0.0)
+        warn_if_scale_extreme(guidance_scale)
     if y is None and not (isinstance(guidance_scale, float) and guidance_scale == 1.0):
         raise ValueError("guidance_scale other than 1 needs class labels y: guidance pushes the samples towards "
                          "a class; with y=None (no labels) keep guidance_scale=1.0")
@@ -90,7 +109,7 @@ def guided_noise(model, x_t, t, y=None, guidance_scale=1.0):
     Returns eps (B, ...), shaped like x_t.
     """
     check_model("model", model)
-    check_input_matches(model, check_float_tensor("x_t", x_t), "x_t")
+    check_model_input(model, check_float_tensor("x_t", x_t), "x_t")
     t = check_timesteps(t, x_t.shape[0], None, device=x_t.device)
     y, scale = check_guidance(model, x_t, y, guidance_scale)
     return check_prediction(guided_noise_checked(model, x_t, t, y, scale), x_t, t)

@@ -1,4 +1,6 @@
 """Classifier-free guidance: the formula, one batched model call a step, sweeps of scales, the null label."""
+import warnings
+
 import pytest
 import torch
 from conftest import TwoGaussianPredictor, standard_errors
@@ -200,3 +202,22 @@ def test_bad_guidance_intervals_are_refused(interval, error, words):
                        guidance_interval=interval, progress=False)
     assert words in str(info.value)
     assert model.calls == [], "refused before any model call"
+
+
+def test_a_guidance_scale_far_beyond_any_use_is_warned_about():
+    """A scale of a million gives noise estimates near 1e6 and no samples: warned above
+    MAX_SENSIBLE_SCALE (20, twice notebook 6's largest), the warning pointing at the caller's
+    line; the scales the notebooks use say nothing."""
+    from diffusion_helpers.guidance import MAX_SENSIBLE_SCALE
+    model, x = Recorder(), torch.zeros(2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (0.0, 1.0, 7.5, 10.0, MAX_SENSIBLE_SCALE):
+            dh.guided_noise(model, x, 0, torch.tensor([0, 1]), scale)
+    for scale in (1e6, torch.tensor([3.0, 1e6])):
+        with pytest.warns(UserWarning, match=r"guidance_scale 1e\+06 is far beyond guidance's useful range") as caught:
+            dh.guided_noise(model, x, 0, torch.tensor([0, 1]), scale)
+        assert caught[0].filename == __file__
+    with pytest.warns(UserWarning, match="far beyond"):
+        dh.ddim_sample(model, dh.NoiseSchedule("linear", 100), torch.randn(2, 2), 2, y=torch.tensor([0, 1]),
+                       guidance_scale=50.0, progress=False)
