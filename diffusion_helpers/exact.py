@@ -6,6 +6,11 @@ against the exact answer: the tests do, and so can a student (notebook 5).
 """
 import math
 
+import torch
+
+from ._checks import check_number
+from .schedules import NoiseSchedule
+
 
 class GaussianNoisePredictor:
     """The exact eps-prediction E[eps | x_t] for data x_0 ~ N(mean, std^2 I):
@@ -18,10 +23,14 @@ class GaussianNoisePredictor:
     """
 
     def __init__(self, schedule, mean=0.0, std=1.0):
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
         self.alphas_cumprod = schedule.alphas_cumprod_float64
-        self.mean, self.std = float(mean), float(std)
+        self.mean, self.std = check_number("mean", mean), check_number("std", std, low=0.0)
 
     def __call__(self, x_t, t, y=None):
+        if isinstance(t, int):  # one timestep for the batch, as a model also takes it (unchecked: called every step)
+            t = torch.full((x_t.shape[0],), t, dtype=torch.long)
         abar = self.alphas_cumprod[t.cpu()].to(x_t.device, x_t.dtype).reshape(-1, *([1] * (x_t.dim() - 1)))
         return (1 - abar).sqrt() * (x_t - abar.sqrt() * self.mean) / (abar * self.std**2 + 1 - abar)
 

@@ -37,7 +37,7 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
     """
     check_data("x0", x0)  # images must be in [-1, 1]: inverting [0, 255] digits gives nonsense codes
     run = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps=timesteps, spacing=spacing, y=y,
-                           guidance_scale=guidance_scale, clip_x0=False)
+                           guidance_scale=guidance_scale, clip_x0=False, x_T_name="x0")
     rising, alpha_bars = run.timesteps[::-1], run.alpha_bars[::-1]  # alpha_bars[0] = 1: the clean data, t = -1
     x, trajectory = x0, [x0]
     steps = zip(tqdm(rising, desc="DDIM inversion", disable=not progress, leave=False), alpha_bars, alpha_bars[1:])

@@ -12,9 +12,9 @@ from typing import NamedTuple
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_choice, check_float_tensor
+from ._checks import check_bool, check_choice, check_float_tensor
 from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
-from .model_checks import check_input_matches, check_model, check_prediction
+from .model_checks import check_model, check_model_input, check_prediction
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
@@ -47,19 +47,20 @@ def default_clip_x0(model, x_T):
 
 
 def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, *, timesteps=None, spacing="trailing", y=None,
-                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None):
+                     guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, x_T_name="x_T"):
     """Check a sampler's arguments once, before any model call, and fix its time grid.
-    default_num_steps=None means all T steps. Returns a SamplingRun."""
+    default_num_steps=None means all T steps; ``x_T_name`` is what errors call x_T (inversion
+    starts from "x0"). Returns a SamplingRun."""
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
     check_model("model", model)
-    check_float_tensor("x_T", x_T)
+    check_float_tensor(x_T_name, x_T)
     if x_T.shape[0] == 0:
-        raise ValueError(f"x_T holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
-    check_input_matches(model, x_T, "x_T")
+        raise ValueError(f"{x_T_name} holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
+    check_model_input(model, x_T, x_T_name)  # its shape too: an error names x_T, not the model's own x
     if not bool(torch.isfinite(x_T).all()):
-        raise ValueError("x_T holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
+        raise ValueError(f"{x_T_name} holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     if clip_x0 is not None and not isinstance(clip_x0, bool):
@@ -97,6 +98,7 @@ def sampling_loop(model, x_T, run, step, progress=True, desc="sampling"):
     None; a multistep solver returns in it what the next step needs. Yields a SamplerState after
     each step. Only the first prediction is checked for NaN (checking every step would make the
     CPU wait for the device each time); the finished samples are checked once at the end."""
+    check_bool("progress", progress)
     x, memory, falling = x_T, None, run.timesteps
     steps = zip(tqdm(falling, desc=desc, disable=not progress, leave=False), run.alpha_bars, run.alpha_bars[1:])
     for k, (t, alpha_bar_t, alpha_bar_prev) in enumerate(steps):
@@ -110,10 +112,21 @@ def sampling_loop(model, x_T, run, step, progress=True, desc="sampling"):
         yield SamplerState(t, x, x0_hat)
 
 
-def check_finished(model, samples, slack=0.5):
+FAR_OUTSIDE = 2.0  # warn when samples leave the data range by more than this many times its width
+
+
+def check_finished(model, samples):
     """Refuse finished samples that hold NaN or inf (the model's prediction turned so on the way);
     warn when they lie far outside the range the model was trained on (its ``data_range``,
-    [-1, 1] for dh.UNet): with clip_x0=False, images can blow up to +-1000."""
+    [-1, 1] for dh.UNet), by more than FAR_OUTSIDE times its width: beyond [-5, 5] for images.
+
+    Why there: unclipped samples of a good model overshoot [-1, 1] a little (inverted and decoded
+    digits reach about -1.5 and 1.2: an overshoot of a quarter of the range, which the drawing
+    clamps away), while a run that blew up lands in the hundreds (the shipped "mnist" weights
+    with clip_x0=False reach +-800: x0_hat at t = T-1 divides the model's error by
+    sqrt(abar_{T-1}) = 5e-5). A value beyond +-5 is neither a pixel nor plausible noise (a standard
+    normal value exceeds 5 with probability 6e-7), so nothing that is still an image is warned about,
+    and every blow-up is."""
     if samples.numel() == 0:
         return
     low, high = samples.min().item(), samples.max().item()
@@ -121,6 +134,7 @@ def check_finished(model, samples, slack=0.5):
         raise ValueError("the samples hold NaN or inf values: the model's noise prediction turned NaN or inf "
                          "during sampling (check x_T, the model's weights and its input range)")
     data_range = getattr(model, "data_range", None)
+    slack = None if data_range is None else FAR_OUTSIDE * (data_range[1] - data_range[0])
     if data_range is not None and (low < data_range[0] - slack or high > data_range[1] + slack):
         warnings.warn(f"the samples span {low:.3g} to {high:.3g}, far outside the model's data range "
                       f"[{data_range[0]:g}, {data_range[1]:g}]: sample images with clip_x0=True (the default "

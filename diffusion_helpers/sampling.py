@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ._checks import check_float_tensor, check_int, check_number
+from ._checks import check_bool, check_float_tensor, check_int, check_number, check_same_shape
 from .loop import prepare_sampling, randn_like, run_to_end, sampling_loop
 from .schedules import NoiseSchedule, posterior_coefficients, x0_hat_from_eps
 from .timesteps import DEFAULT_SPACINGS
@@ -26,7 +26,7 @@ def _one_timestep(name, t, low, high):
     return check_int(name, t, low, high)
 
 
-def check_step(schedule, x_t, t, t_prev, eps_hat, noise):
+def check_step(schedule, x_t, t, t_prev, eps_hat, noise, clip_x0=False):
     """The checks of a step function called on its own. Returns (t, t_prev) as ints."""
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
@@ -35,9 +35,12 @@ def check_step(schedule, x_t, t, t_prev, eps_hat, noise):
     t_prev = _one_timestep("t_prev", t_prev, -1, schedule.num_timesteps - 1)
     if t_prev == t:
         raise ValueError(f"t_prev must differ from t (both are {t})")
-    for name, value in (("eps_hat", eps_hat), ("noise", noise)):
-        if value is not None and (check_float_tensor(name, value).shape != x_t.shape):
-            raise ValueError(f"{name} must have the shape of x_t {tuple(x_t.shape)}, got {tuple(value.shape)}")
+    if eps_hat is None:
+        raise TypeError("eps_hat must be the predicted noise, a tensor shaped like x_t, e.g. model(x_t, t); got None")
+    check_same_shape("eps_hat", eps_hat, "x_t", x_t)
+    if noise is not None:
+        check_same_shape("noise", noise, "x_t", x_t)
+    check_bool("clip_x0", clip_x0)
     return t, t_prev
 
 
@@ -84,7 +87,7 @@ def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise, clip_x0)
     if t_prev > t:
         raise ValueError(f"a DDPM step goes from t to an earlier t_prev, got t={t}, t_prev={t_prev}")
     if t_prev >= 0 and noise is None:
@@ -124,7 +127,7 @@ def ddim_step(schedule, x_t, t, t_prev, eps_hat, *, eta=0.0, noise=None, clip_x0
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise, clip_x0)
     eta = check_number("eta", eta, low=0.0, high=1.0)
     if t_prev > t and eta > 0:
         raise ValueError(f"inversion (t_prev={t_prev} > t={t}) is deterministic: use eta=0, got eta={eta}")

@@ -5,10 +5,13 @@ paper's step t+1, so ``alphas_cumprod[0] = 1 - betas[0]`` is the signal left aft
 ``alphas_cumprod[T-1]`` after all T steps.
 """
 import math
+import numbers
 
 import torch
 
-from ._checks import check_choice, check_data, check_float_tensor, check_int, check_number, check_timesteps
+from ._checks import (check_choice, check_data, check_float_tensor, check_int, check_mapping, check_number,
+                      check_same_shape, check_timesteps)
+from .runtime import pick_device
 
 SCHEDULE_NAMES = ("linear", "cosine", "quadratic", "sigmoid")
 # The textbook numbers, written once: DDPM's betas (Ho et al. 2020, sec. 4) and the cosine
@@ -148,8 +151,8 @@ class NoiseSchedule:
             except (TypeError, ValueError, RuntimeError):
                 raise TypeError(f"betas must be a 1-D tensor, list or array of numbers, got {type(betas).__name__}") from None
         check_float_tensor("betas", betas, min_dim=1)
-        if betas.dim() != 1:
-            raise ValueError(f"betas must be a 1-D tensor (T,), got shape {tuple(betas.shape)}")
+        if betas.dim() != 1 or betas.numel() == 0:
+            raise ValueError(f"betas must be a 1-D tensor (T,) of at least one beta, got shape {tuple(betas.shape)}")
         if not bool(((betas > 0) & (betas < 1)).all()):
             raise ValueError("betas must lie strictly between 0 and 1")
         return cls(name, betas.numel(), _betas=betas.detach().cpu())
@@ -177,7 +180,16 @@ class NoiseSchedule:
     def alpha_bars(self, timesteps):
         """``alpha_bar`` at each of the integer ``timesteps`` (a sequence or 1-D tensor; -1 gives 1):
         a list of floats, for a sampler's whole time grid, checked once."""
-        timesteps = [int(t) for t in timesteps]
+        if isinstance(timesteps, torch.Tensor):
+            if timesteps.is_floating_point() or timesteps.dtype == torch.bool or timesteps.dim() != 1:
+                raise TypeError(f"timesteps must be a 1-D integer tensor or a sequence of ints, got dtype "
+                                f"{timesteps.dtype}, shape {tuple(timesteps.shape)}")
+            timesteps = timesteps.tolist()
+        if isinstance(timesteps, (str, bytes)):
+            raise TypeError(f"timesteps must be a sequence of ints, got {type(timesteps).__name__}")
+        timesteps = list(timesteps)
+        if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in timesteps):
+            raise TypeError(f"timesteps must hold integers, got {timesteps[:5]}")
         if timesteps and (min(timesteps) < -1 or max(timesteps) > self.num_timesteps - 1):
             raise ValueError(f"timesteps must be in [-1, {self.num_timesteps - 1}], got values from {min(timesteps)} "
                              f"to {max(timesteps)}")
@@ -259,8 +271,10 @@ class NoiseSchedule:
         return mean, _at(self.posterior_variance, t, x_t)
 
     def predict_x0(self, x_t, t, noise):
-        """Invert the closed form: x0_hat = (x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t) (DDPM eq. 15)."""
+        """Invert the closed form: x0_hat = (x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t) (DDPM eq. 15).
+        x_t and noise (the noise, or a model's estimate of it) of the same shape (B, ...); t as for q_sample."""
         check_float_tensor("x_t", x_t)
+        check_same_shape("noise", noise, "x_t", x_t)  # (B, 1, 1, 1) would broadcast into a wrong x0_hat
         t = self._t(t, x_t)
         return x0_hat_from_eps(x_t, noise, _at(self.alphas_cumprod, t, x_t))
 
@@ -273,6 +287,7 @@ class NoiseSchedule:
 
     def to(self, device):
         """A copy with every tensor on ``device`` ("cpu", "cuda", "mps" or a torch.device)."""
+        device = pick_device(device) if not isinstance(device, torch.device) else device
         new = object.__new__(NoiseSchedule)
         for key, value in vars(self).items():
             setattr(new, key, value.to(device) if isinstance(value, torch.Tensor) else value)
@@ -288,6 +303,10 @@ class NoiseSchedule:
     @classmethod
     def from_config(cls, config):
         """Rebuild a schedule from ``config()``."""
+        check_mapping("config", config, "schedule.config()")
+        keys = {"name", "betas"} if "betas" in config else {"name", "num_timesteps", "beta_start", "beta_end"}
+        if not keys <= set(config):
+            raise ValueError(f"config must hold {sorted(keys)} (as schedule.config() returns), got {sorted(config)}")
         if "betas" in config:
             return cls.from_betas(torch.tensor(config["betas"], dtype=torch.float64), name=config["name"])
         return cls(config["name"], config["num_timesteps"], config["beta_start"], config["beta_end"])

@@ -12,7 +12,7 @@ a step takes the previous prediction(s) and returns its result; nothing is kept 
 """
 import math
 
-from ._checks import check_float_tensor
+from ._checks import check_float_tensor, check_same_shape
 from .loop import prepare_sampling, run_to_end, sampling_loop
 from .sampling import check_step, ddim_update, predict_x0_hat
 from .schedules import half_log_snr_from_alpha_bar as half_log_snr
@@ -65,10 +65,13 @@ def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
-    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None)
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None, clip_x0)
+    if previous is not None and not (isinstance(previous, (tuple, list)) and len(previous) == 2):
+        raise TypeError("previous must be None or the pair (t_before, x0_hat_before) of the step before, "
+                        f"got {type(previous).__name__}")
     if previous is not None and t_prev != -1:
         t_before, x0_before = previous
-        check_float_tensor("x0_hat_before", x0_before)
+        check_same_shape("x0_hat_before", x0_before, "x_t", x_t)
         if not t_prev < t < t_before:
             raise ValueError(f"timesteps must fall: t_before={t_before} > t={t} > t_prev={t_prev}")
         previous = (schedule.alpha_bar(t_before), x0_before)
@@ -143,10 +146,14 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
     phi_2 = phi_1 / (-h) - 1, phi_3 = phi_2 / (-h) - 1/2, phi_1 = e^-h - 1.
     Returns the corrected x_t, shaped like x_before.
     """
+    check_float_tensor("x_before", x_before)
+    check_same_shape("x0_before", x0_before, "x_before", x_before)
+    check_same_shape("x0_now", x0_now, "x_before", x_before)
     t_before, t = check_step(schedule, x_before, t_before, t, x0_before, None)
-    check_float_tensor("x0_now", x0_now)
     if earlier is not None:
-        earlier = (schedule.alpha_bar(earlier[0]), check_float_tensor("x0_earlier", earlier[1]))
+        if not (isinstance(earlier, (tuple, list)) and len(earlier) == 2):
+            raise TypeError(f"earlier must be None or the pair (t_earlier, x0_earlier), got {type(earlier).__name__}")
+        earlier = (schedule.alpha_bar(earlier[0]), check_same_shape("x0_earlier", earlier[1], "x_before", x_before))
     return unipc_correction(x_before, x0_before, x0_now, schedule.alpha_bar(t_before), schedule.alpha_bar(t), earlier)
 
 
@@ -177,15 +184,16 @@ def unipc_step(schedule, x_t, t, t_prev, eps_hat, *, previous=(), clip_x0=False)
         (x_{t_prev}, x0_hat, memory): memory = previous[-1:] + ((t, corrected x_t, x0_hat),), to pass
         to the next step. A pure function: ``previous`` is read, never changed.
     """
-    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None)
-    if not isinstance(previous, tuple) or len(previous) > 2 or any(len(entry) != 3 for entry in previous):
+    t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, None, clip_x0)
+    if not isinstance(previous, tuple) or len(previous) > 2 or \
+            any(not isinstance(entry, tuple) or len(entry) != 3 for entry in previous):
         raise TypeError("previous must be the memory the step before returned: a tuple of up to two (t, x, x0_hat)")
     times = [entry[0] for entry in previous] + [t, t_prev]
     if any(later >= earlier for earlier, later in zip(times, times[1:])):
         raise ValueError(f"timesteps must fall: previous steps at {times[:-2]}, then t={t}, t_prev={t_prev}")
     for entry in previous:
-        check_float_tensor("previous x", entry[1])
-        check_float_tensor("previous x0_hat", entry[2])
+        check_same_shape("previous x", entry[1], "x_t", x_t)
+        check_same_shape("previous x0_hat", entry[2], "x_t", x_t)
     as_alpha_bars = tuple((schedule.alpha_bar(t_before), x, x0) for t_before, x, x0 in previous)
     x_prev, x0_hat, memory = unipc_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev),
                                           as_alpha_bars, clip_x0)

@@ -1,5 +1,6 @@
 """DDPM and DDIM: each step against diffusers, the loops against exact noise predictors of Gaussians."""
 import math
+import re
 import warnings
 
 import pytest
@@ -359,3 +360,48 @@ def test_unclipped_images_that_blow_up_are_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dh.ddim_sample(Blows(), s, x_T, 5, progress=False)
+
+
+def test_unclipped_samples_are_warned_about_only_when_far_out():
+    """The warning marks a blow-up, not an overshoot: notebook 5 decodes inverted codes with
+    clip_x0=False and gets -1.54 to 1.18 (no word), the shipped weights unclipped reach +-800
+    (warned). The line lies FAR_OUTSIDE = 2 widths of [-1, 1] beyond it: at -5 and 5."""
+    from diffusion_helpers.loop import check_finished
+
+    class ImageModel:
+        data_range = (-1.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for low, high in ((-1.54, 1.18), (-4.9, 4.9), (-1.0, 1.0)):
+            check_finished(ImageModel(), torch.tensor([low, 0.0, high]))
+        check_finished(dh.MLPDenoiser(), torch.tensor([-800.0, 800.0]))  # points have no range
+    for low, high in ((-5.1, 0.0), (0.0, 5.1), (-824.0, 723.0)):
+        with pytest.warns(UserWarning, match=r"far outside the model's data range \[-1, 1\]"):
+            check_finished(ImageModel(), torch.tensor([low, 0.0, high]))
+
+
+@pytest.mark.parametrize("model, x_T, words", [
+    (dh.UNet(base_channels=8), torch.randn(2, 1, 27, 27), "x_T's height and width must be divisible by 4"),
+    (dh.UNet(base_channels=8), torch.randn(2, 3, 28, 28), "x_T must have shape (B, 1, H, W), got (2, 3, 28, 28)"),
+    (dh.UNet(base_channels=8), torch.randn(2, 28, 28, 1), "channels last?"),
+    (dh.MLPDenoiser(hidden_dim=8), torch.randn(2, 3), "x_T must have shape (B, 2), got (2, 3)"),
+])
+def test_an_x_T_the_model_cannot_take_is_named_x_T(model, x_T, words):
+    """Not `x`, the name inside the model: the sampler checks x_T against the model first."""
+    for sampler in dh.SAMPLERS.values():
+        with pytest.raises(ValueError) as info:
+            sampler(model, dh.NoiseSchedule("linear", 100), x_T, 2, progress=False)
+        assert words in str(info.value)
+    with pytest.raises(ValueError, match="x0"):  # inversion starts from x0
+        dh.ddim_invert(model, dh.NoiseSchedule("linear", 100), x_T.clamp(-1, 1), 2, progress=False)
+
+
+@pytest.mark.parametrize("step", [dh.ddpm_step, dh.ddim_step])
+def test_a_step_refuses_noise_or_eps_hat_that_would_broadcast(step):
+    s, x_t = dh.NoiseSchedule("linear", 100), torch.randn(4, 1, 8, 8)
+    with pytest.raises(ValueError, match=re.escape("noise must have the shape of x_t (4, 1, 8, 8), got (4, 1, 1, 1)")):
+        step(s, x_t, 50, 40, x_t, noise=torch.randn(4, 1, 1, 1), **({"eta": 1.0} if step is dh.ddim_step else {}))
+    with pytest.raises(TypeError, match="eps_hat must be the predicted noise"):
+        step(s, x_t, 50, 40, None)
+    with pytest.raises(TypeError, match="clip_x0 must be True or False"):
+        step(s, x_t, 50, 40, x_t, clip_x0="no")

@@ -200,3 +200,26 @@ def test_q_sample_warns_about_images_in_zero_one_and_accepts_points_and_noisy_ch
         s.q_sample(5 * torch.randn(8, 2), 3)  # points may take any finite value
         s.q_step(5 * torch.randn(2, 1, 8, 8), 3)  # x_{t-1} of a chain is noisy: any range
         s.q_sample(torch.zeros(2, 1, 8, 8), 3)  # one grey shade: not mistaken for [0, 1] images
+
+
+def test_predict_x0_refuses_noise_that_would_broadcast():
+    """Noise (B, 1, 1, 1) against x_t (B, 1, 8, 8) broadcasts into a wrong x0_hat without a word."""
+    s, x_t = dh.NoiseSchedule("linear", 100), torch.randn(4, 1, 8, 8)
+    with pytest.raises(ValueError, match=re.escape("noise must have the shape of x_t (4, 1, 8, 8), got (4, 1, 1, 1)")):
+        s.predict_x0(x_t, 50, torch.randn(4, 1, 1, 1))
+    noise = torch.randn(4, 1, 8, 8)
+    torch.testing.assert_close(s.predict_x0(s.q_sample(x_t.clamp(-1, 1), 50, noise)[0], 50, noise), x_t.clamp(-1, 1),
+                               rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: dh.NoiseSchedule.from_betas([]), ValueError, "betas must be a 1-D tensor (T,) of at least one beta"),
+    (lambda: dh.NoiseSchedule(["linear", "cosine"]), ValueError, "got ['linear', 'cosine']; give one name"),
+    (lambda: dh.NoiseSchedule.from_config({"name": "linear"}), ValueError, "config must hold"),
+    (lambda: dh.NoiseSchedule("linear", 10).alpha_bars([1.5]), TypeError, "timesteps must hold integers"),
+    (lambda: dh.NoiseSchedule("linear", 10).to("gpu"), ValueError, "device must be"),
+])
+def test_odd_schedule_arguments_are_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
