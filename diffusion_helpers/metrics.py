@@ -5,8 +5,9 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import check_float_tensor, check_image_range, check_int, check_number
+from ._checks import check_float_tensor, check_image_range, check_int, check_number, check_points, check_seed
 from .model_checks import check_model
+from .schedules import NoiseSchedule
 from .uncertainty import frechet_interval, share_estimate
 
 
@@ -24,12 +25,13 @@ def sliced_wasserstein(a, b, num_projections=256, seed=0):
         seed: fixes the directions so that numbers compare across calls.
     Returns a float.
     """
-    check_float_tensor("a", a, min_dim=2)
-    check_float_tensor("b", b, min_dim=2)
-    if a.dim() != 2 or a.shape != b.shape:
+    check_points("a", a)
+    check_points("b", b)
+    if a.shape != b.shape:
         raise ValueError(f"a and b must both have shape (N, D), got {tuple(a.shape)} and {tuple(b.shape)}")
     num_projections = check_int("num_projections", num_projections, low=1)
-    directions = torch.randn(a.shape[1], num_projections, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
+    directions = torch.randn(a.shape[1], num_projections, generator=generator, dtype=torch.float64)
     directions /= directions.norm(dim=0, keepdim=True)
     projected_a = (a.detach().cpu().double() @ directions).sort(dim=0).values
     projected_b = (b.detach().cpu().double() @ directions).sort(dim=0).values
@@ -46,9 +48,9 @@ def gaussian_baseline_loss(schedule, data):
     A model whose loss falls below this has learned more than the data's spread: its shape.
     data: (N, D) points. Returns a float.
     """
-    check_float_tensor("data", data, min_dim=2)
-    if data.dim() != 2:
-        raise ValueError(f"data must have shape (N, D), got {tuple(data.shape)}")
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    check_points("data", data)
     sigma = torch.atleast_2d(torch.cov(data.detach().cpu().double().T))
     eye = torch.eye(sigma.shape[0], dtype=torch.float64)
     abar = schedule.alphas_cumprod.detach().cpu().double()[:, None, None]
@@ -109,7 +111,10 @@ def class_diversity(features, labels):
     Args: features (N, F), e.g. the digit classifier's features; labels (N,) integers.
     Returns a float (0 when every class's samples are identical: a collapsed generator).
     """
-    check_float_tensor("features", features, min_dim=2)
+    check_points("features", features, min_count=1)
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be an integer tensor (N,), one class a sample, got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
     if labels.shape != features.shape[:1]:
         raise ValueError(f"labels must have shape ({features.shape[0]},), one a sample, got {tuple(labels.shape)}")
     features, labels = features.detach().cpu().double(), labels.cpu()
@@ -121,7 +126,8 @@ def class_diversity(features, labels):
         if len(members) >= 2:
             per_class.append(torch.pdist(members).mean().item())
     if not per_class:
-        raise ValueError("class_diversity needs at least two samples of one class")
+        raise ValueError("class_diversity needs at least two samples of one class in labels (a spread needs two), "
+                         f"got {len(labels)} samples in {len(labels.unique())} classes")
     return sum(per_class) / len(per_class)
 
 
@@ -157,12 +163,16 @@ def digit_reference(classifier, digits=None, count=2000):
     digits: real digits (N, 1, 28, 28) in [-1, 1]; None takes the first ``count`` of the training
     split (dh.load_mnist(train=True)), which the tests and notebooks never judge. Made once a
     classifier and session when digits is None. Returns a DigitReference."""
+    check_model("classifier", classifier)
+    if not hasattr(classifier, "features"):
+        raise TypeError(f"classifier must be a dh.DigitClassifier, e.g. dh.load_pretrained('digit-classifier')[0], "
+                        f"got {type(classifier).__name__}")
     default = digits is None
     if default and classifier in _REFERENCES:
         return _REFERENCES[classifier]
     if default:
         from .data import load_mnist
-        digits = load_mnist(train=True)[0][:count]
+        digits = load_mnist(train=True)[0][:check_int("count", count, low=1)]
     check_float_tensor("digits", digits, min_dim=4, last_dims=(1, 28, 28))
     features = _features(classifier, digits).double()
     if len(features) <= features.shape[1]:
@@ -214,11 +224,15 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
     check_float_tensor("images", images, min_dim=4, last_dims=(1, 28, 28))
     check_image_range("images", images)
     confidence = check_number("confidence", confidence, low=0.0, high=1.0)
+    batch_size = check_int("batch_size", batch_size, low=1)
     if real_images is not None:
         check_float_tensor("real_images", real_images, min_dim=4, last_dims=(1, 28, 28))
         check_image_range("real_images", real_images)
     if asked_labels is not None:
         check_asked_labels(asked_labels, len(images))
+        if int(torch.bincount(asked_labels.cpu()).max()) < 2:  # diversity is a spread within a class
+            raise ValueError(f"asked_labels must ask for some class at least twice (the diversity within a class "
+                             f"needs two images of it), got {len(asked_labels)} images of as many classes")
     check_model("classifier", classifier)
     if not hasattr(classifier, "features") or not hasattr(classifier, "head"):
         raise TypeError(f"classifier must be a dh.DigitClassifier (with .features and .head), e.g. "

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import check_float_tensor, check_int, check_number
+from ._checks import check_float_tensor, check_int, check_number, check_seed
 
 Z_95 = 1.959964  # the standard normal's 97.5% quantile: value +- Z_95 * error covers about 95%
 
@@ -117,8 +117,9 @@ def frechet_interval(features_a, features_b, resamples=200, level=0.95, seed=0, 
     a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
     if min(len(a), len(b)) < 2:
         raise ValueError("a Frechet distance needs at least 2 samples in each cloud (a few hundred to be worth reading)")
+    chunk = check_int("chunk", chunk, low=1)
     value = _batched_frechet(a[None], b[None]).item()
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     replicates = []
     for start in range(0, resamples, chunk):
         count = min(chunk, resamples - start)
@@ -150,7 +151,7 @@ def distance_interval(distance, a, b, resamples=100, level=0.95, seed=0):
     level = check_number("level", level, low=0.5, high=0.999)
     if min(len(a), len(b)) < 2:
         raise ValueError(f"a and b must hold at least 2 points each, got {len(a)} and {len(b)}")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
     replicates = [distance(a[torch.randint(len(a), (len(a),), generator=generator)],
                            b[torch.randint(len(b), (len(b),), generator=generator)]) for _ in range(resamples)]
     return recentred(float(distance(a, b)), replicates, level)
@@ -159,7 +160,11 @@ def distance_interval(distance, a, b, resamples=100, level=0.95, seed=0):
 def mean_estimate(values):
     """The mean of independent measurements (N,) with its standard error s / sqrt(N) and the
     interval mean +- 1.96 se (e.g. a loss averaged over the last steps). Returns an Estimate."""
-    values = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    try:
+        values = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"values must be numbers: a list, a NumPy array or a tensor of measurements, got "
+                        f"{type(values).__name__}") from None
     finite = int(torch.isfinite(values).sum())
     if len(values) < 2 or finite < len(values):
         raise ValueError(f"values must hold at least 2 measurements, all finite; got {len(values)}, of which "

@@ -266,3 +266,40 @@ def test_digit_report_gives_the_frechet_distance_an_interval(shipped):
     interval = report["estimates"]["frechet"]
     assert interval.value == pytest.approx(report["frechet"], rel=1e-4)
     assert interval.low <= interval.value <= interval.high and interval.error > 0
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: dh.sliced_wasserstein(torch.zeros(0, 2), torch.zeros(0, 2)), "a holds 0 point(s): give at least 2"),
+    (lambda: dh.sliced_wasserstein(torch.zeros(1, 2), torch.ones(1, 2)), "a holds 1 point(s): give at least 2"),
+    (lambda: dh.sliced_wasserstein(torch.full((4, 2), float("nan")), torch.zeros(4, 2)), "a holds NaN or inf"),
+    (lambda: dh.gaussian_baseline_loss(dh.NoiseSchedule("linear", 10), torch.zeros(1, 2)), "data holds 1 point(s)"),
+    (lambda: dh.gaussian_baseline_loss(dh.NoiseSchedule("linear", 10), torch.zeros(0, 2)), "data holds 0 point(s)"),
+    (lambda: dh.frechet_distance(torch.zeros(0, 3), torch.randn(10, 3)), "features_a has 0 sample(s)"),
+    (lambda: dh.frechet_interval(torch.randn(1, 3), torch.randn(10, 3)), "at least 2 samples in each cloud"),
+    (lambda: dh.mean_estimate([]), "at least 2 measurements"),
+    (lambda: dh.class_diversity(torch.randn(3, 4), torch.tensor([0, 1, 2])), "at least two samples of one class"),
+])
+def test_metrics_of_empty_or_one_point_clouds_are_refused_not_nan(call, words):
+    """A spread needs two points: the first five returned NaN (or a meaningless 0) without a word;
+    the rest were refused already and must stay so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not NaN with torch's "degrees of freedom" warning: an error
+        with pytest.raises(ValueError) as info:
+            call()
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: dh.class_diversity(torch.randn(4, 2), torch.tensor([0.0, 0.0, 1.0, 1.0])), TypeError,
+     "labels must be an integer tensor (N,)"),
+    (lambda: dh.class_diversity(torch.randn(4, 2), [0, 0, 1, 1]), TypeError, "labels must be an integer tensor"),
+    (lambda: dh.gaussian_baseline_loss(dh.load_pretrained("mnist"), torch.zeros(5, 2)), TypeError,
+     "schedule must be a NoiseSchedule, got tuple"),
+    (lambda: dh.sliced_wasserstein(torch.zeros(4, 2), torch.zeros(4, 2), seed=0.5), TypeError, "seed must be an integer"),
+    (lambda: dh.frechet_interval(torch.randn(9, 2), torch.randn(9, 2), chunk=0), ValueError, "chunk must be in [1, inf]"),
+    (lambda: dh.mean_estimate("abc"), TypeError, "values must be numbers"),
+])
+def test_odd_metric_arguments_are_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
