@@ -84,6 +84,9 @@ def measure_cost(run, model, repeats=3, warmup=0):
     Each run is timed from a synchronised GPU to a synchronised GPU (wall clock, time.perf_counter).
     Returns a Cost (model_calls and rows counted in the last run).
     """
+    if isinstance(run, torch.nn.Module) and not isinstance(model, torch.nn.Module):
+        raise TypeError("run must be a function of the model and model the model: measure_cost(run, model), "
+                        "got the model first")
     if not callable(run):
         raise TypeError(f"run must be a function of the model, e.g. lambda m: dh.ddim_sample(m, ...), got "
                         f"{type(run).__name__}")

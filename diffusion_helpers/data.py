@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int, check_number
+from ._checks import check_bool, check_choice, check_float_tensor, check_int, check_number, check_seed
 from .runtime import env_flag
 
 TOY_NAMES = ("swiss_roll", "moons", "spiral", "gaussian")
@@ -36,7 +36,7 @@ def make_toy_2d(name="swiss_roll", n=2000, noise=0.05, seed=0):
     check_choice("name", name, TOY_NAMES)
     n = check_int("n", n, low=2)
     noise = check_number("noise", noise, low=0.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     if name == "swiss_roll":
         points = make_swiss_roll(n, noise=noise * 10, random_state=seed)[0][:, [0, 2]]
     elif name == "moons":
@@ -60,7 +60,7 @@ def make_toy_classes(n=3000, seed=0):
     Returns (points (n, 2) float32, labels (n,) long), in the order 0, 1, 2, n // 3 of each.
     """
     n = check_int("n", n, low=3)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     k = n // 3
     angle = rng.uniform(0, 2 * np.pi, k)
     radius = 1 + 0.1 * rng.standard_normal(k)
@@ -82,7 +82,7 @@ def checkerboard(size=32, square_size=4):
 
 def white_square(size=64, channels=3):
     """An RGB image (1, channels, size, size): a white square (half the side) on black, in [-1, 1]."""
-    size = check_int("size", size, low=4)
+    size, channels = check_int("size", size, low=4), check_int("channels", channels, low=1)
     image = -torch.ones(1, channels, size, size)
     image[:, :, size // 4: 3 * size // 4, size // 4: 3 * size // 4] = 1.0
     return image
@@ -94,7 +94,7 @@ def make_shapes(n=1000, size=32, seed=0):
     Returns (images (n, 1, size, size) in [-1, 1], labels (n,) long: 0 circle, 1 square, 2 triangle).
     """
     n, size = check_int("n", n, low=1), check_int("size", size, low=16)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed("seed", seed))
     yy, xx = np.mgrid[:size, :size] + 0.5
     images = np.zeros((n, size, size), dtype=np.float32)
     labels = rng.integers(0, 3, n)
@@ -172,6 +172,7 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
     timeout = check_number("timeout", timeout, low=0.1)
     if offline is None:
         offline = env_flag("DIFFUSION_OFFLINE")
+    check_bool("offline", offline)
     images = None
     try:
         images, labels = _torchvision_mnist(train, root, download=False, timeout=timeout)
@@ -201,9 +202,17 @@ def augment_digits(images, generator=None, max_degrees=12.0, max_shift=2.5, scal
     of the image and its 3x3 max filter) or thinner ones (the same with the min filter).
     Used to train the digit classifier on few digits.
     """
+    check_float_tensor("images", images, min_dim=4)
+    if images.dim() != 4 or images.shape[0] == 0:
+        raise ValueError(f"images must be a batch of images (B, C, H, W), B >= 1, got shape {tuple(images.shape)}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     check_number("max_degrees", max_degrees, low=0.0)
     check_number("max_shift", max_shift, low=0.0)
     check_number("thickness", thickness, low=0.0, high=0.5)
+    if not (isinstance(scale, (tuple, list)) and len(scale) == 2):
+        raise TypeError(f"scale must be a pair (smallest, largest) of zoom factors, e.g. (0.9, 1.1), got {scale!r}")
+    scale = (check_number("scale[0]", scale[0], low=0.1), check_number("scale[1]", scale[1], low=0.1))
     batch, device = images.shape[0], images.device
 
     def uniform(low, high):

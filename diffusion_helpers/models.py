@@ -5,15 +5,17 @@ in [0, num_classes). y = None means "no label" for the whole batch; inside a lab
 ``NULL_LABEL`` (-1) marks one row's missing label. Classifier-free guidance needs both (Ho &
 Salimans 2022). Images go in and come out in [-1, 1] (``UNet.data_range``).
 """
+import inspect
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_float_tensor, check_int, check_number, check_timesteps
+from ._checks import check_float_tensor, check_int, check_mapping, check_number, check_timesteps
 from .conditioning import NULL_LABEL, check_labels
-from .model_checks import check_input_matches
+from .classifier import DigitClassifier  # the judge of samples; here for build_model and dh.models
+from .model_checks import check_model, check_model_input
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -33,6 +35,9 @@ class SinusoidalTimeEmbedding(nn.Module):
         self.register_buffer("frequencies", torch.exp(-math.log(max_period) * torch.arange(half) / half), persistent=False)
 
     def forward(self, t):
+        if not isinstance(t, torch.Tensor) or t.dim() != 1:
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"t must be a 1-D tensor of timesteps (B,), got {shape}")
         angles = t.float()[:, None] * self.frequencies[None, :]
         return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
@@ -91,8 +96,14 @@ class MLPDenoiser(nn.Module):
             for _ in range(num_blocks))
         self.output = nn.Sequential(nn.SiLU(), nn.Linear(hidden_dim, data_dim))
 
+    def check_input_shape(self, x, name="x"):
+        """Refuse what is not a batch of points (B, data_dim), naming it ``name``."""
+        check_float_tensor(name, x, min_dim=2, last_dims=(self.config["data_dim"],))
+        if x.dim() != 2:
+            raise ValueError(f"{name} must have shape (B, {self.config['data_dim']}), got {tuple(x.shape)}")
+
     def forward(self, x, t, y=None):
-        check_input_matches(self, check_float_tensor("x", x, min_dim=2, last_dims=(self.config["data_dim"],)))
+        check_model_input(self, check_float_tensor("x", x), "x")
         emb = self.conditioning(x, t, y)
         h = self.input(x)
         for block in self.blocks:
@@ -128,7 +139,9 @@ class ResidualBlock(nn.Module):
 class SelfAttention(nn.Module):
     """Multi-head self-attention over the H*W positions, with a residual. (B, C, H, W) -> same."""
 
-    def __init__(self, channels, num_heads=4):
+    NUM_HEADS = 4
+
+    def __init__(self, channels, num_heads=NUM_HEADS):
         super().__init__()
         self.num_heads = num_heads
         self.norm = _group_norm(channels)
@@ -170,6 +183,8 @@ class UNet(nn.Module):
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
                  num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2):
         super().__init__()
+        if not isinstance(channel_mults, (tuple, list)) or not channel_mults:
+            raise TypeError(f"channel_mults must be a non-empty tuple of ints, one a level, e.g. (1, 2), got {channel_mults!r}")
         channel_mults = tuple(check_int("channel_mults entries", m, low=1) for m in channel_mults)
         if check_int("base_channels", base_channels, low=8) % 2:
             raise ValueError(f"base_channels must be even (the time embedding pairs sines and cosines), got {base_channels}")
@@ -184,6 +199,11 @@ class UNet(nn.Module):
                            patch_size=check_int("patch_size", patch_size, low=1, high=4),
                            num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2))
         self.num_classes = self.config["num_classes"]
+        lowest = base_channels * channel_mults[-1]
+        if attention and lowest % SelfAttention.NUM_HEADS:
+            raise ValueError(f"with attention, the lowest level's channels base_channels * channel_mults[-1] = {lowest} "
+                             f"must divide into the {SelfAttention.NUM_HEADS} attention heads: choose base_channels a "
+                             "multiple of 4 (e.g. 32), or attention=False")
         emb_dim = 4 * base_channels
         self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
         self.conv_in = nn.Conv2d(in_channels * patch_size**2, base_channels, 3, padding=1)
@@ -225,14 +245,22 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out[-1].bias)
         self.to(memory_format=torch.channels_last)  # measured: convolutions run faster in this layout
 
-    def forward(self, x, t, y=None):
-        check_input_matches(self, check_float_tensor("x", x, min_dim=4))
-        if x.dim() != 4 or x.shape[1] != self.config["in_channels"]:
-            raise ValueError(f"x must have shape (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
-        patch = self.config["patch_size"]
-        factor = patch * 2 ** (len(self.config["channel_mults"]) - 1)
+    def check_input_shape(self, x, name="x"):
+        """Refuse what is not a batch of images (B, in_channels, H, W) with H and W divisible by the
+        U-Net's total downsampling, naming it ``name``."""
+        channels = self.config["in_channels"]
+        check_float_tensor(name, x, min_dim=4)
+        if x.dim() != 4 or x.shape[1] != channels:
+            last = ": channels last? use .permute(0, 3, 1, 2)" if x.dim() == 4 and x.shape[-1] == channels else ""
+            raise ValueError(f"{name} must have shape (B, {channels}, H, W), got {tuple(x.shape)}{last}")
+        factor = self.config["patch_size"] * 2 ** (len(self.config["channel_mults"]) - 1)
         if x.shape[-1] % factor or x.shape[-2] % factor:
-            raise ValueError(f"x's height and width must be divisible by {factor}, got {tuple(x.shape[-2:])}")
+            raise ValueError(f"{name}'s height and width must be divisible by {factor} (this U-Net's downsampling), "
+                             f"got {tuple(x.shape[-2:])}")
+
+    def forward(self, x, t, y=None):
+        check_model_input(self, check_float_tensor("x", x), "x")
+        patch = self.config["patch_size"]
         emb = self.conditioning(x, t, y)
         h = self.conv_in((F.pixel_unshuffle(x, patch) if patch > 1 else x).contiguous(memory_format=torch.channels_last))
         skips = [h]
@@ -254,47 +282,24 @@ class UNet(nn.Module):
         return (F.pixel_shuffle(out, patch) if patch > 1 else out).contiguous()
 
 
-class DigitClassifier(nn.Module):
-    """A small CNN that recognises 28x28 digits, used to judge generated samples (not to generate).
-
-    two conv 3x3 (32) -> pool -> two conv 3x3 (64) -> pool -> linear (feature_dim) -> linear (10),
-    each conv followed by BatchNorm and ReLU (a VGG-style stack, Simonyan & Zisserman 2015).
-    ``features(x)`` gives the penultimate layer (B, feature_dim), the space of the Frechet distance.
-    Shapes: x (B, 1, 28, 28) in [-1, 1] -> logits (B, num_classes).
-    """
-
-    def __init__(self, num_classes=10, feature_dim=128):
-        super().__init__()
-        self.config = dict(num_classes=check_int("num_classes", num_classes, low=2),
-                           feature_dim=check_int("feature_dim", feature_dim, low=2))
-
-        def conv(c_in, c_out):
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-
-        self.body = nn.Sequential(
-            *conv(1, 32), *conv(32, 32), nn.MaxPool2d(2),
-            *conv(32, 64), *conv(64, 64), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 7 * 7, feature_dim), nn.ReLU())
-        self.head = nn.Linear(feature_dim, num_classes)
-
-    def features(self, x):
-        check_input_matches(self, check_float_tensor("x", x, min_dim=4, last_dims=(1, 28, 28)))
-        return self.body(x)
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
 MODEL_CLASSES = {"MLPDenoiser": MLPDenoiser, "UNet": UNet, "DigitClassifier": DigitClassifier}
 
 
 def build_model(class_name, config):
     """Rebuild a model from its class name and ``model.config`` (as stored in checkpoints)."""
-    if class_name not in MODEL_CLASSES:
+    if not isinstance(class_name, str) or class_name not in MODEL_CLASSES:
         raise ValueError(f"model class must be one of {sorted(MODEL_CLASSES)}, got {class_name!r}")
+    check_mapping("config", config, "model.config", allow_empty=True)
+    known = set(inspect.signature(MODEL_CLASSES[class_name]).parameters)
+    if set(config) - known:
+        raise ValueError(f"config holds {sorted(set(config) - known)}, which {class_name} does not take; "
+                         f"it takes {sorted(known)}")
     return MODEL_CLASSES[class_name](**config)
 
 
 def count_parameters(model):
     """The number of trainable parameters."""
+    check_model("model", model)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (e.g. dh.UNet()), got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

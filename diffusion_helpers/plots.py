@@ -8,7 +8,7 @@ from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
 
-from ._checks import check_image_range
+from ._checks import check_image_range, check_int, check_mapping
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
 from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
 # a student's numbers beside the shipped reference run (plots_measures.py), part of dh.plots too
@@ -41,6 +41,23 @@ def check_shown(name, images):
     return check_image_range(name, images, slack=9.0)
 
 
+def check_titles(name, titles, count):
+    """None, or one title for each of ``count`` pictures."""
+    if titles is not None and (isinstance(titles, str) or len(titles) != count):
+        got = "a string" if isinstance(titles, str) else f"{len(titles)}"
+        raise ValueError(f"{name} must hold one title for each of the {count} images, got {got}")
+
+
+def check_losses(losses):
+    """A sequence of numbers (a list, an array, a 1-D tensor), one loss a step, as a float array."""
+    if hasattr(losses, "losses"):
+        raise TypeError(f"losses must be the list of losses: pass result.losses, not the {type(losses).__name__}")
+    try:
+        return np.asarray(losses.detach().cpu() if isinstance(losses, torch.Tensor) else losses, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"losses must be a list of numbers, one a step, got {type(losses).__name__}") from None
+
+
 def _draw_image(ax, image, title=None):
     ax.imshow(to_numpy_image(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
@@ -57,8 +74,10 @@ def show_images(images, nrow=8, title=None, titles=None, size=1.4):
             images.shape[-1] in (1, 3) else ""
         raise ValueError(f"images must be a tensor (B, C, H, W) with C = 1 or 3, got {shape}{hint}")
     check_shown("images", images)
+    nrow = check_int("nrow", nrow, low=1)
     images = images.detach().cpu()
     count = images.shape[0]
+    check_titles("titles", titles, count)
     ncol = min(nrow, count)
     nrows = (count + ncol - 1) // ncol
     height = size * nrows + (0.5 if title else 0) + (0.3 * nrows if titles is not None else 0)  # room for titles
@@ -76,10 +95,17 @@ def show_images(images, nrow=8, title=None, titles=None, size=1.4):
 
 def show_image_grid(rows, column_titles=None, title=None, size=1.6):
     """Rows of images: ``rows`` maps a row label to a tensor (K, C, H, W); every row has K images."""
-    labels = list(rows)
+    labels = list(check_mapping("rows", rows, '{"row label": images (K, C, H, W)}'))
     for label in labels:
+        if not isinstance(rows[label], torch.Tensor) or rows[label].dim() != 4:
+            raise ValueError(f"rows[{label!r}] must be a tensor of images (K, C, H, W), got {type(rows[label]).__name__} "
+                             f"{tuple(getattr(rows[label], 'shape', ()))}")
         check_shown(f"rows[{label!r}]", rows[label])
     ncol = rows[labels[0]].shape[0]
+    lengths = {label: rows[label].shape[0] for label in labels}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"every row must hold the same number of images, got {lengths}")
+    check_titles("column_titles", column_titles, ncol)
     fig, axes = plt.subplots(len(labels), ncol, figsize=(size * ncol + 1, size * len(labels) + 0.6), squeeze=False)
     for r, label in enumerate(labels):
         for c in range(ncol):
@@ -94,6 +120,7 @@ def show_image_grid(rows, column_titles=None, title=None, size=1.6):
 def plot_schedules(schedules, t=None, title="Noise schedules"):
     """beta_t, alpha-bar_t and log SNR(t) of several schedules against t / T (so that schedules
     with different T line up). ``schedules`` maps a label to a NoiseSchedule; ``t`` marks a step."""
+    check_mapping("schedules", schedules, '{"cosine": dh.NoiseSchedule("cosine")}')
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for label, schedule in schedules.items():
         T = schedule.num_timesteps
@@ -124,7 +151,8 @@ def plot_schedules(schedules, t=None, title="Noise schedules"):
 
 
 def _draw_losses(ax, losses, smooth, title, reference):
-    losses = np.asarray(losses, dtype=float)
+    losses = check_losses(losses)
+    smooth = check_int("smooth", smooth, low=1)
     ax.plot(np.arange(1, len(losses) + 1), losses, alpha=0.3, label="each step")
     if len(losses) >= smooth:
         average = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
@@ -155,6 +183,7 @@ def plot_training_dashboard(losses, samples, title="Training", smooth=50, refere
     """What a training run looks like so far: the loss curve (left, as ``plot_losses``) beside a
     grid of preview samples (B, C, H, W) in [-1, 1] drawn from fixed noise (right)."""
     samples = check_shown("samples", samples).detach().cpu()
+    nrow = check_int("nrow", nrow, low=1)
     ncol = min(nrow, len(samples))
     nrows = -(-len(samples) // ncol)
     fig = plt.figure(figsize=(14, 4.2))
@@ -175,7 +204,7 @@ def plot_class_histograms(reports, title="What the digit classifier sees", class
     """One group of bars a class: the share of each model's samples that are digits of that class
     (``reports`` maps a name to a ``dh.digit_report``), then two groups for the samples that are
     not digits, noise and blank; the legend gives each one's digit / noise / blank shares."""
-    names = list(reports)
+    names = list(check_mapping("reports", reports, '{"my model": dh.digit_report(...)}'))
     classes = len(reports[names[0]]["histogram"])
     width = 0.8 / len(names)
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -204,9 +233,13 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
     """A row of overlaid histograms: ``panels`` maps a panel title to {label: values (any shape)}; the
     series of a panel share their bins. ``density``, a function of a NumPy array, draws the expected
     density over every panel; ``log`` puts the densities on a log scale (for a spike beside a spread)."""
+    check_mapping("panels", panels, '{"panel title": {"label": values}}')
+    for panel, series in panels.items():
+        check_mapping(f"panels[{panel!r}]", series, '{"label": values}')
     fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
     for ax, (panel, series) in zip(axes[0], panels.items()):
-        arrays = {label: np.asarray(values.detach().cpu()).ravel() for label, values in series.items()}
+        arrays = {label: np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float).ravel()
+                  for label, values in series.items()}
         edges = np.histogram_bin_edges(np.concatenate(list(arrays.values())), bins)
         for label, values in arrays.items():
             ax.hist(values, bins=edges, density=True, alpha=0.45, label=label, log=log)
@@ -231,6 +264,12 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
     ``references`` maps a panel's label to {name: y}, drawn as dashed horizontal lines (e.g. the
     real-data floor). Points are marked, so a series of two points still reads as a line; a series
     keeps its colour in every panel."""
+    check_mapping("panels", panels, '{"y label": {"series": (x, y)}}')
+    for ylabel, series in panels.items():
+        check_mapping(f"panels[{ylabel!r}]", series, '{"series": (x, y)}', allow_empty=True)
+        for name, pair in series.items():
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and len(pair[0]) == len(pair[1])):
+                raise ValueError(f"panels[{ylabel!r}][{name!r}] must be a pair (x, y) of equally long sequences")
     references = references or {}
     names = list(dict.fromkeys(name for series in panels.values() for name in series))  # one colour a series
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)

@@ -5,6 +5,8 @@ import numpy as np
 import torch
 from matplotlib import animation
 
+from ._checks import check_mapping
+
 
 def _points_axis(ax, limit, title):
     ax.set_xlim(-limit, limit)
@@ -19,6 +21,11 @@ def _points_axis(ax, limit, title):
 def scatter_points(clouds, limit=3.0, title=None, size=3.6, labels=None):
     """A row of scatter plots, one a point cloud: ``clouds`` maps a panel title to points (N, 2).
     ``labels`` (N,), if given, colours the points of every panel by class."""
+    check_mapping("clouds", clouds, '{"data": points (N, 2)}')
+    for panel, points in clouds.items():
+        if not isinstance(points, torch.Tensor) or points.dim() != 2 or points.shape[1] != 2:
+            raise ValueError(f"clouds[{panel!r}] must be points, a tensor (N, 2), got "
+                             f"{getattr(points, 'shape', type(points).__name__)}")
     fig, axes = plt.subplots(1, len(clouds), figsize=(size * len(clouds), size + 0.6), squeeze=False)
     for ax, (panel, points) in zip(axes[0], clouds.items()):
         points = points.detach().cpu()
@@ -37,6 +44,7 @@ def plot_vector_fields(fields, grid, limit=3.0, title=None, size=3.8, background
     ``background`` (N, 2) draws faint data points behind every panel."""
     from matplotlib.colors import LogNorm
 
+    check_mapping("fields", fields, '{"score": vectors (G, 2)}')
     fig, axes = plt.subplots(1, len(fields), figsize=(size * len(fields) + 1.2, size + 0.6), squeeze=False,
                              layout="constrained")
     grid = grid.detach().cpu()
@@ -61,6 +69,9 @@ def plot_paths(trajectory, num_paths=20, data=None, title="Paths of single point
     """Each coordinate of ``num_paths`` points against the step, through a trajectory (a list of
     (N, 2) tensors, x_T first); ``data`` (M, 2), if given, is drawn as a histogram at the right
     end, where the paths should land."""
+    if not isinstance(trajectory, (list, tuple)) or not trajectory:
+        raise ValueError("trajectory must be a non-empty list of (N, 2) tensors, x_T first (as return_trajectory=True "
+                         f"gives it), got {type(trajectory).__name__}")
     paths = torch.stack([x[:num_paths].detach().cpu() for x in trajectory])  # (steps + 1, num_paths, 2)
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
     steps = np.arange(len(trajectory))

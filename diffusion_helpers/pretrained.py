@@ -10,6 +10,7 @@ import os
 
 import torch
 
+from ._checks import check_choice, check_mapping, check_number, check_path
 from ._version import __version__
 from .models import build_model
 from .runtime import pick_device
@@ -51,13 +52,21 @@ def save_checkpoint(path, model, schedule, data, training=None, final_loss=None,
         half: store floating-point weights in float16 (half the size; loading restores float32).
     Returns the metadata dict that was stored.
     """
+    path = check_path("path", path, writing=True)
     if not hasattr(model, "config"):
         raise TypeError(f"model must be a diffusion_helpers model with a .config, got {type(model).__name__}")
     if schedule is not None and not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule or None, got {type(schedule).__name__}")
+    training = dict(check_mapping("training", training, '{"steps": 500, "lr": 1e-3}', allow_empty=True)) if training else {}
+    final_loss = None if final_loss is None else check_number("final_loss", final_loss)
+    try:
+        json.dumps(training)
+    except TypeError as error:
+        raise TypeError(f"training must hold plain values (numbers, strings, lists, dicts): {error}; "
+                        "convert tensors with .item() or .tolist()") from None
     metadata = {"format": FORMAT, "model_class": type(model).__name__, "model_config": model.config,
-                "schedule": None if schedule is None else schedule.config(), "data": str(data), "training": dict(training or {}),
-                "final_loss": None if final_loss is None else float(final_loss),
+                "schedule": None if schedule is None else schedule.config(), "data": str(data), "training": training,
+                "final_loss": final_loss,
                 "package_version": __version__, "torch_version": str(torch.__version__)}
     state_dict = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     if half:
@@ -74,9 +83,7 @@ def load_checkpoint(path, device="cpu"):
     Raises FileNotFoundError if ``path`` does not exist and ValueError if the file is not a
     checkpoint, is truncated, or its digest does not match (corrupted).
     """
-    path, device = os.fspath(path), pick_device(device)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    path, device = check_path("path", path), pick_device(device)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -138,8 +145,7 @@ def load_pretrained(name, device="cpu"):
     recorded when it was shipped.
     Returns (model in eval mode on ``device``, NoiseSchedule or None).
     """
-    if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained name {name!r}; known names: {sorted(PRETRAINED)}")
+    check_choice("name (of a shipped checkpoint)", name, PRETRAINED)
     entry = PRETRAINED[name]
     path = os.path.join(WEIGHTS_DIR, entry["file"])
     if not os.path.isfile(path):

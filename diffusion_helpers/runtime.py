@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import torch
 
+from ._checks import check_seed
+
 
 def pick_device(device=None):
     """The device to use: ``device`` if given, else CUDA, then Apple MPS, then CPU. Returns a torch.device."""
@@ -29,6 +31,7 @@ def pick_device(device=None):
 
 def seed_everything(seed=0):
     """Seed Python, NumPy and PyTorch (every device) so that a notebook reruns identically."""
+    seed = check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

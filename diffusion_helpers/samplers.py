@@ -14,8 +14,17 @@ calls in benchmarks/sampler_benchmark.py, which prints it beside the measured be
 from .sampling import ddim_sample, ddim_steps, ddpm_sample, ddpm_steps
 from .solvers import dpm_solver_sample, dpm_solver_steps, unipc_sample, unipc_steps
 
-SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample, "dpm_solver": dpm_solver_sample, "unipc": unipc_sample}
-SAMPLER_STEPS = {"ddpm": ddpm_steps, "ddim": ddim_steps, "dpm_solver": dpm_solver_steps, "unipc": unipc_steps}
+
+
+class _ByName(dict):
+    """A dict of samplers whose unknown name is a KeyError that lists the known ones."""
+
+    def __missing__(self, name):
+        raise KeyError(f"no sampler named {name!r}: the names are {list(self)}")
+
+
+SAMPLERS = _ByName(ddpm=ddpm_sample, ddim=ddim_sample, dpm_solver=dpm_solver_sample, unipc=unipc_sample)
+SAMPLER_STEPS = _ByName(ddpm=ddpm_steps, ddim=ddim_steps, dpm_solver=dpm_solver_steps, unipc=unipc_steps)
 # the parameters every sampler shares, in order; a sampler's own options (DDIM's eta) follow them
 SHARED_PARAMETERS = ("model", "schedule", "x_T", "num_steps", "timesteps", "spacing", "y", "guidance_scale",
                      "guidance_interval", "clip_x0", "generator", "progress", "return_trajectory")
