@@ -11,11 +11,16 @@ import torch
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+
+
 def warn(message, category=UserWarning):
     """warnings.warn, pointed at the first caller outside the package (the student's line), however
-    deep inside the package the warning is raised."""
+    deep inside the package the warning is raised (torch's own frames, e.g. of @torch.no_grad
+    around a sampler, are passed over too)."""
     level, frame = 2, sys._getframe(1)  # level 1 is this function, 2 its caller
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            (_PACKAGE_DIR + os.sep, _TORCH_DIR + os.sep)):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
 
@@ -204,6 +209,6 @@ def check_image_range(name, images, slack=0.5):
                          f"{high:.3g}: convert [0, 255] images with x / 127.5 - 1, and sample with clip_x0=True "
                          "(the default for images)")
     if 0 <= low < high:
-        warnings.warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] "
-                      "(black is -1): convert them with x * 2 - 1", stacklevel=3)
+        warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] (black is -1): "
+             "convert them with x * 2 - 1")
     return images

@@ -6,13 +6,12 @@ prediction to the step, which returns the new state and what it remembers for th
 (a multistep solver's previous predictions, passed in and returned, never changed in place).
 """
 import math
-import warnings
 from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_bool, check_choice, check_float_tensor
+from ._checks import check_bool, check_choice, check_float_tensor, warn
 from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
 from .model_checks import check_model, check_model_input, check_prediction
 from .schedules import NoiseSchedule
@@ -136,9 +135,8 @@ def check_finished(model, samples):
     data_range = getattr(model, "data_range", None)
     slack = None if data_range is None else FAR_OUTSIDE * (data_range[1] - data_range[0])
     if data_range is not None and (low < data_range[0] - slack or high > data_range[1] + slack):
-        warnings.warn(f"the samples span {low:.3g} to {high:.3g}, far outside the model's data range "
-                      f"[{data_range[0]:g}, {data_range[1]:g}]: sample images with clip_x0=True (the default "
-                      "for images)", stacklevel=3)
+        warn(f"the samples span {low:.3g} to {high:.3g}, far outside the model's data range [{data_range[0]:g}, "
+             f"{data_range[1]:g}]: sample images with clip_x0=True (the default for images)")
 
 
 def run_to_end(states, x_T, return_trajectory):
