@@ -8,7 +8,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_data, check_float_tensor, check_number
+from ._checks import check_bool, check_data, check_float_tensor, check_number
 from .guidance import guided_noise_checked
 from .loop import prepare_sampling
 from .model_checks import check_prediction
@@ -36,6 +36,7 @@ def ddim_invert(model, schedule, x0, num_steps=50, *, timesteps=None, spacing="t
         x_T shaped like x0, or (x_T, trajectory). No clipping: inversion never clamps.
     """
     check_data("x0", x0)  # images must be in [-1, 1]: inverting [0, 255] digits gives nonsense codes
+    check_bool("progress", progress)
     run = prepare_sampling(model, schedule, x0, num_steps, 50, timesteps=timesteps, spacing=spacing, y=y,
                            guidance_scale=guidance_scale, clip_x0=False, x_T_name="x0")
     rising, alpha_bars = run.timesteps[::-1], run.alpha_bars[::-1]  # alpha_bars[0] = 1: the clean data, t = -1

@@ -124,8 +124,8 @@ def check_finished(model, samples):
     clamps away), while a run that blew up lands in the hundreds (the shipped "mnist" weights
     with clip_x0=False reach +-800: x0_hat at t = T-1 divides the model's error by
     sqrt(abar_{T-1}) = 5e-5). A value beyond +-5 is neither a pixel nor plausible noise (a standard
-    normal value exceeds 5 with probability 6e-7), so nothing that is still an image is warned about,
-    and every blow-up is."""
+    normal value exceeds 5 with probability 6e-7): an image that only overshoots is not warned
+    about, a blow-up is."""
     if samples.numel() == 0:
         return
     low, high = samples.min().item(), samples.max().item()
