@@ -34,7 +34,8 @@ def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False):
     1 within their first steps (a dh.UNet, whose last layer starts at zero, from exactly 1; a fresh
     dh.MLPDenoiser from 1.2-1.8); with loss_weighting="min_snr" the weights are <= 1, so the test
     only gets stricter. The advice follows the curve: a loss that jumped above twice its first
-    value means a learning rate too high; one that stayed near its start, too low.
+    value means a learning rate too high; one that stayed near its start, too few steps (or a
+    learning rate too low).
     Returns True when it warned."""
     step = len(losses)
     if not final and step < warmup_steps + 2 * BASELINE_WINDOW:
@@ -49,10 +50,10 @@ def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False):
     peak = max(losses)
     if peak > 2 * losses[0]:
         cause = (f"the loss jumped to {peak:.3g} at step {losses.index(peak) + 1}: the learning rate is too high "
-                 f"(lr = {lr:.3g}; try 1e-3)")
+                 f"(lr = {lr:.3g}; try {min(1e-3, lr / 10):.0e})".replace("e-0", "e-"))
     else:
-        cause = (f"it has barely fallen from the first step's {losses[0]:.3g}: the learning rate may be too low to "
-                 f"learn in this many steps (lr = {lr:.3g}; try 1e-3)")
+        cause = f"it has barely fallen from the first step's {losses[0]:.3g}: train for more steps" + (
+            f", or raise the learning rate (lr = {lr:.3g}; 1e-3 is a good start)" if lr < 1e-3 else "")
     warn(f"the training loss averaged {mean:.3g} over steps {step - len(window) + 1} to {step}, above "
          f"{ZERO_PREDICTION_LOSS:g}, the loss of always predicting zero noise (the noise's variance): the model "
          f"does worse than predicting nothing; {cause}")

@@ -299,7 +299,7 @@ def test_a_loss_that_stays_above_predicting_zero_is_warned_with_its_cause():
     noise = torch.randn(300, generator=torch.Generator().manual_seed(0)).tolist()
     jumped = [1.0, 89.6] + [2.0 + 0.3 * e for e in noise[:148]]
     with pytest.warns(UserWarning, match=r"above 1, the loss of always predicting zero noise .* jumped to 89\.6 at "
-                                         r"step 2: the learning rate is too high \(lr = 1;"):
+                                         r"step 2: the learning rate is too high \(lr = 1; try 1e-3\)"):
         assert warn_if_worse_than_zero(jumped[:2 * BASELINE_WINDOW], lr=1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -310,8 +310,11 @@ def test_a_loss_that_stays_above_predicting_zero_is_warned_with_its_cause():
         healthy = [1.2] + [0.3 + 0.05 * e for e in noise]
         assert not warn_if_worse_than_zero(healthy, lr=1e-3)
     stuck = [1.25 + 0.05 * e for e in noise]
-    with pytest.warns(UserWarning, match="barely fallen from the first step's .* too low"):
+    with pytest.warns(UserWarning, match=r"barely fallen from the first step's .*: train for more steps, or raise "
+                                         r"the learning rate \(lr = 1e-07; 1e-3 is a good start\)"):
         assert warn_if_worse_than_zero(stuck, lr=1e-7)
+    with pytest.warns(UserWarning, match=r"train for more steps$"):  # lr = 1e-3 already: no advice to raise it
+        assert warn_if_worse_than_zero(stuck, lr=1e-3)
     issue = [1.0, 89.6, 2.1, 1.9, 2.2, 2.0, 1.8, 2.05]  # notebook 4's 8 quick steps at lr = 1: final_loss 12.8
     with pytest.warns(UserWarning, match=r"averaged 2\.01 over steps 5 to 8, above 1.* jumped to 89\.6 at step 2"):
         assert warn_if_worse_than_zero(issue, lr=1.0, final=True)  # at the end of a short run
