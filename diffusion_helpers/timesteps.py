@@ -59,7 +59,7 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
 
 
 def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
-    """Timesteps evenly spaced in half log-SNR lambda_t = log(alpha_t / sigma_t), a LongTensor
+    """Timesteps evenly spaced in half log-SNR lambda_t = 0.5 log(abar_t / (1 - abar_t)), a LongTensor
     (num_steps,): the time grid of DPM-Solver (Lu et al. 2022, sec. 3.3, "uniform logSNR").
 
     n + 1 values of lambda, evenly spaced from max(lambda_{T-1}, lambda_min) to lambda_0, each
@@ -76,7 +76,8 @@ def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
 
 def karras_timesteps(schedule, num_steps, rho=KARRAS_RHO, lambda_min=LOGSNR_MIN):
     """Timesteps of Karras et al. 2022 ("Elucidating the design space of diffusion-based generative
-    models", eq. 5), a LongTensor (num_steps,): with sigma = sigma_t / alpha_t = exp(-lambda_t),
+    models", eq. 5), a LongTensor (num_steps,): with Karras et al.'s sigma, the noise-to-signal ratio
+    sqrt(1 - abar_t) / sqrt(abar_t) = exp(-lambda_t) (not DDIM's sigma_t),
 
         sigma_i = (sigma_max^(1/rho) + i / (n-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,  i = 0 .. n-1,
 
@@ -141,3 +142,4 @@ def check_timestep_sequence(timesteps, num_timesteps, name="timesteps"):
         raise ValueError(f"{name} must fall strictly (from noise towards data), e.g. [999, 899, ..., 99]; "
                          f"got {timesteps.tolist()[:8]}{'...' if len(timesteps) > 8 else ''}")
     return timesteps
+
