@@ -27,7 +27,7 @@ def main():
         reference = shipped.get(notebook)
         print(f"\n{notebook}: " + (reference.label if reference else "no shipped reference run"))
         if notebook in fresh:
-            print(f"  fresh run: {fresh[notebook].label}")
+            print(f"  fresh run: {fresh[notebook].label.removeprefix('reference: ')}")
         for claim in (claim for claim in CLAIMS if claim.notebook == notebook):
             verdict = judge(claim, reference.values if reference else None)
             contradicted += verdict == "contradicted"

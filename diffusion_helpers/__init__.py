@@ -24,7 +24,7 @@ from .metrics import (DigitReference, class_diversity, digit_reference, digit_re
                       gaussian_baseline_loss, sliced_wasserstein)
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
-from .references import Reference, load_reference, record
+from .references import Reference, load_reference, missing_reference_note, record
 from .claims import check_claims
 from . import references
 from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
@@ -60,7 +60,7 @@ __all__ = [
     # checkpoints
     "load_pretrained", "list_pretrained", "load_checkpoint", "save_checkpoint",
     # reference runs: full-mode numbers shipped beside a student's own
-    "load_reference", "record", "Reference", "check_claims", "references",
+    "load_reference", "missing_reference_note", "record", "Reference", "check_claims", "references",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
     "digit_reference", "DigitReference",

@@ -253,7 +253,8 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
             ax.set_xticks(ticks, [f"{value:g}" for value in ticks])
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)
+        if ax.get_legend_handles_labels()[0]:  # an empty panel draws no empty legend (and no warning)
+            ax.legend(fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
 import numpy as np
 
+from .references import missing_reference_note
 from .runtime import quick_mode
 
 
@@ -16,7 +17,7 @@ def run_line(reference, yours, theirs=None):
     measured ("64 digits a row"); ``reference``: a dh.Reference, or None ("no reference run shipped yet")."""
     mine = f"your run: {yours}, {'quick' if quick_mode() else 'full'} mode"
     if reference is None:
-        return mine + "; no reference run shipped yet"
+        return f"{mine}; {missing_reference_note()}"
     return f"{mine}; reference: {theirs + ', ' if theirs else ''}{reference.label.removeprefix('reference: ')}"
 
 

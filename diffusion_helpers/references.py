@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import torch
 
+from .runtime import quick_mode
+
 REFERENCE_DIR = os.path.join(os.path.dirname(__file__), "references")
 RECORD_VARIABLE = "DIFFUSION_RECORD"  # the file a reference run collects the recorded values in
 DIRECTORY_VARIABLE = "DIFFUSION_REFERENCE_DIR"  # a folder read instead of REFERENCE_DIR, when set
@@ -63,6 +65,18 @@ def recording():
     return os.environ.get(RECORD_VARIABLE) or None
 
 
+def recording_reference():
+    """True while a full-mode run records the reference ($DIFFUSION_RECORD set, quick mode off): that
+    run is the reference. A quick-mode recording is a trial and is shown the shipped reference."""
+    return recording() is not None and not quick_mode()
+
+
+def missing_reference_note():
+    """What a table or figure says where it draws no reference run beside the student's: the run
+    being recorded is itself the reference, or none ships yet."""
+    return "this run is being recorded as the reference run" if recording_reference() else "no reference run shipped yet"
+
+
 def record(key, value):
     """Keep ``value`` under ``key``: in THIS_RUN (this kernel's own numbers, which dh.check_claims
     reads), and, during a reference run ($DIFFUSION_RECORD set), in the file that becomes the
@@ -96,10 +110,13 @@ def reference_names(directory=None):
 def load_reference(notebook, directory=None, missing_ok=False):
     """The shipped full-mode reference run of ``notebook`` (its file name without .ipynb, e.g.
     "05_ddim"), as a Reference(values, provenance); with ``missing_ok``, None when none ships
-    (a notebook's first reference run, or a key it has not recorded yet). ``directory``, default
+    (a notebook's first reference run, or a key it has not recorded yet), and None while a reference
+    run is being recorded in full mode ($DIFFUSION_RECORD set, quick mode off: that run is the reference). ``directory``, default
     reference_dir(): $DIFFUSION_REFERENCE_DIR if set, else the package's references/."""
     directory = reference_dir(directory)
     names = reference_names(directory)
+    if missing_ok and recording_reference():
+        return None  # this run is being recorded as the reference: the last one beside it would ship stale
     if notebook not in names and missing_ok:
         return None
     if notebook not in names:

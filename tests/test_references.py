@@ -70,7 +70,7 @@ def test_the_tool_refuses_to_ship_quick_numbers(monkeypatch):
         record_references.main()
 
 
-def test_a_recorded_full_run_is_what_the_site_shows_while_its_cells_match(tmp_path):
+def test_a_recorded_full_run_is_what_the_site_shows_while_its_code_cells_match(tmp_path):
     export = load_tool("export")
     path = tmp_path / "98_tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[
@@ -83,6 +83,11 @@ def test_a_recorded_full_run_is_what_the_site_shows_while_its_cells_match(tmp_pa
     assert shown is not None and shown.cells[1].outputs[0]["text"] == "full\n"
     assert shown.metadata["diffusion_run"]["mode"] == "full"
     notebook = nbformat.read(path, 4)
+    notebook.cells[0].source = "# 98. Tiny, its text edited"
+    nbformat.write(notebook, path)
+    shown = export.recorded_full_run(str(path), directory=str(tmp_path / "executed"))
+    assert shown.cells[0].source == "# 98. Tiny, its text edited", "the page shows the notebook's current text"
+    assert shown.cells[1].outputs[0]["text"] == "full\n", "with the recorded outputs: a text edit needs no new run"
     notebook.cells[1].source += "\nprint('changed')"
     nbformat.write(notebook, path)
     assert export.recorded_full_run(str(path), directory=str(tmp_path / "executed")) is None, "a stale run is not shown"
@@ -113,3 +118,39 @@ def test_diffusion_reference_dir_points_every_reader_at_another_folder(monkeypat
     assert dh.load_reference("99_tiny", directory=tmp_path / "elsewhere", missing_ok=True) is None  # an explicit folder wins
     monkeypatch.delenv(references.DIRECTORY_VARIABLE)
     assert references.reference_dir() == references.REFERENCE_DIR
+
+
+SHIPPED = sorted(name.removesuffix(".pt") for name in os.listdir(references.REFERENCE_DIR) if name.endswith(".pt"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_reference_comes_with_its_full_run_for_the_site(name):
+    """The site and the slides of a fresh clone show full-run outputs for every notebook whose
+    reference ships: its executed run is tracked in full-runs/, from the same recording as the
+    reference, and its code cells are the notebook's (a code edit needs a new recording)."""
+    export = load_tool("export")
+    path = os.path.join(export.NOTEBOOK_DIR, f"{name}.ipynb")
+    shown = export.recorded_full_run(path)
+    assert shown is not None, (f"full-runs/{name}.ipynb is missing or its code cells differ from the notebook's: "
+                               f"python tools/record_references.py {name}")
+    provenance = dh.load_reference(name).provenance
+    run = shown.metadata["diffusion_run"]
+    assert (run["commit"], run["date"]) == (provenance["commit"], provenance["date"]), "one recording for both"
+
+
+def test_while_a_reference_run_records_it_is_its_own_reference(monkeypatch, tmp_path):
+    """During a recording the notebook draws no older reference beside itself (it would ship a stale
+    comparison), and its tables say why no reference is drawn."""
+    monkeypatch.delenv(references.RECORD_VARIABLE, raising=False)
+    monkeypatch.setenv("DIFFUSION_QUICK", "0")
+    assert dh.missing_reference_note() == "no reference run shipped yet"
+    if SHIPPED:
+        assert dh.load_reference(SHIPPED[0], missing_ok=True) is not None
+    monkeypatch.setenv(references.RECORD_VARIABLE, str(tmp_path / "values.pt"))
+    assert dh.missing_reference_note() == "this run is being recorded as the reference run"
+    for name in SHIPPED:
+        assert dh.load_reference(name, missing_ok=True) is None
+    monkeypatch.setenv("DIFFUSION_QUICK", "1")  # a quick recording is a trial: it sees the shipped reference
+    assert dh.missing_reference_note() == "no reference run shipped yet"
+    for name in SHIPPED:
+        assert dh.load_reference(name, missing_ok=True) is not None

@@ -7,8 +7,9 @@
 
 Pages and slides show full-run outputs wherever a full run is recorded: `python
 tools/record_references.py` runs notebooks 3-6 in full mode and keeps each executed notebook in
-build/full-run/ (with a digest of its cells); a recorded run whose cells still match the notebook
-is used as it is. Any other notebook runs here first, in quick mode (DIFFUSION_QUICK=1; --full for
+full-runs/ (tracked in git, so a fresh clone builds the same site). A recorded run is used while
+its code cells match the notebook's: the page shows the notebook's current text with the recorded
+outputs (text edits need no new run; any code edit does). Any other notebook runs here first, in quick mode (DIFFUSION_QUICK=1; --full for
 the real thing, slower), and the line printed for it says so. Every page shows every figure: each
 widget draws its static figure when it is made. Images are
 embedded, so a page is one self-contained file. --presenter sets DIFFUSION_PRESENTER=1 while the
@@ -27,7 +28,7 @@ import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
-FULL_RUN_DIR = os.path.join(ROOT, "build", "full-run")  # executed full-mode notebooks (tools/record_references.py)
+FULL_RUN_DIR = os.path.join(ROOT, "full-runs")  # executed full-mode notebooks (tools/record_references.py), tracked
 PRESENTER_CSS = "<style>.reveal { font-size: 170%; } .reveal .jp-OutputArea-output img { max-height: 70vh; }</style>"
 
 
@@ -87,25 +88,29 @@ def execute(path, full=False, presenter=False, timeout=1800):
     return tagged(notebook)
 
 
-def source_digest(notebook):
-    """SHA-256 of a notebook's cell types and sources: a recorded run is used only while it matches."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for cell in notebook.cells:
-        digest.update(f"{cell.cell_type}\0{cell.source}\0".encode())
-    return digest.hexdigest()
+def code_sources(notebook):
+    """The sources of a notebook's code cells, in order: what a recorded run's outputs depend on."""
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
 def recorded_full_run(path, directory=FULL_RUN_DIR):
-    """The executed full-mode notebook recorded for ``path``, if its cells still match; else None."""
+    """The notebook at ``path`` with the outputs of its recorded full-mode run, while the run's code
+    cells are the notebook's (markdown may have changed since); else None."""
     recorded = os.path.join(directory, os.path.basename(path))
     if not os.path.exists(recorded):
         return None
-    notebook = nbformat.read(recorded, 4)
-    run = notebook.metadata.get("diffusion_run", {})
-    if run.get("mode") != "full" or run.get("source_sha256") != source_digest(nbformat.read(path, 4)):
+    run_notebook, notebook = nbformat.read(recorded, 4), nbformat.read(path, 4)
+    run = run_notebook.metadata.get("diffusion_run", {})
+    if run.get("mode") != "full" or code_sources(run_notebook) != code_sources(notebook):
         return None
+    ran = iter(cell for cell in run_notebook.cells if cell.cell_type == "code")
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            source = next(ran)
+            cell.outputs, cell.execution_count = source.outputs, source.execution_count
+    notebook.metadata["diffusion_run"] = run
+    if "widgets" in run_notebook.metadata:  # the widget state the run saved, for the static page
+        notebook.metadata["widgets"] = run_notebook.metadata["widgets"]
     return tagged(notebook)
 
 
@@ -192,7 +197,7 @@ def main():
             print(f"{name}: the full run recorded on {run.get('date')} ({run.get('device')})", flush=True)
             executed[name] = recorded
             continue
-        print(f"{name}: no matching full run in build/full-run (tools/record_references.py records one); running "
+        print(f"{name}: no full run in full-runs/ with these code cells (tools/record_references.py records one); running "
               f"it now in {'full' if args.full else 'quick'} mode ...", flush=True)
         executed[name] = execute(path, args.full, args.presenter and args.what == "slides")
         executed[name].metadata["diffusion_run"] = {"mode": "full" if args.full else "quick"}

@@ -8,7 +8,8 @@ with its provenance (commit, date, device, torch version, mode, seconds).
 
 Offline (DIFFUSION_OFFLINE=1), as CI runs. Commit the written files: the notebooks load them with
 ``dh.load_reference(name)`` and draw them beside a student's own numbers. Each executed notebook
-is also kept in build/full-run/, from which `make site` and `make slides` take full-run outputs.
+is also kept in full-runs/ (commit it too), from which `make site` and `make slides` take full-run
+outputs while the notebook's code cells stay as they ran.
 """
 import argparse
 import datetime
@@ -28,7 +29,7 @@ sys.path.insert(0, ROOT)
 from diffusion_helpers.references import RECORD_VARIABLE, REFERENCE_DIR  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import export  # noqa: E402  (tools/export.py: the digest that ties a recorded run to its notebook)
+import export  # noqa: E402  (tools/export.py: where the site and slides look for full runs)
 
 DEFAULT_NOTEBOOKS = ["03_toy_2d_diffusion", "04_mnist_unet", "05_ddim", "06_classifier_free_guidance"]
 
@@ -81,8 +82,7 @@ def record_notebook(path, quick, out_dir, timeout=7200, executed_dir=None):
     torch.save({"values": values, "provenance": provenance}, os.path.join(out_dir, f"{name}.pt"))
     if executed_dir is not None:
         notebook.metadata["diffusion_run"] = {"mode": "quick" if quick else "full", "date": provenance["date"],
-                                              "device": provenance["device"], "commit": provenance["commit"],
-                                              "source_sha256": export.source_digest(nbformat.read(path, 4))}
+                                              "device": provenance["device"], "commit": provenance["commit"]}
         os.makedirs(executed_dir, exist_ok=True)
         nbformat.write(notebook, os.path.join(executed_dir, os.path.basename(path)))
     return provenance
@@ -93,9 +93,12 @@ def main():
     parser.add_argument("notebooks", nargs="*", default=DEFAULT_NOTEBOOKS, help="names in notebooks/, without .ipynb")
     parser.add_argument("--quick", action="store_true", help="quick mode: try the mechanism, never ship the result")
     parser.add_argument("--out-dir", default=REFERENCE_DIR, help="where to write (default: the package's references/)")
-    parser.add_argument("--executed-dir", default=export.FULL_RUN_DIR,
-                        help="where to keep the executed notebooks for the site and slides (default build/full-run)")
+    parser.add_argument("--executed-dir", default=None,
+                        help="where to keep the executed notebooks (default: full-runs/, which the site and slides "
+                             "show, for a full run; none kept for a quick one unless given)")
     args = parser.parse_args()
+    if args.quick and args.executed_dir and os.path.abspath(args.executed_dir) == os.path.abspath(export.FULL_RUN_DIR):
+        raise SystemExit("--quick runs are not full runs: give --executed-dir elsewhere (the site shows full runs only)")
     if args.quick and os.path.abspath(args.out_dir) == os.path.abspath(REFERENCE_DIR):
         raise SystemExit("--quick records rough numbers: give --out-dir elsewhere (the package ships full runs only)")
     for name in args.notebooks:
@@ -103,7 +106,7 @@ def main():
         if not os.path.exists(path):
             raise SystemExit(f"no notebook {path}")
         provenance = record_notebook(path, args.quick, args.out_dir,
-                                     executed_dir=None if args.quick else args.executed_dir)
+                                     executed_dir=args.executed_dir or (None if args.quick else export.FULL_RUN_DIR))
         print(f"{provenance['notebook']}: {len(provenance['keys'])} values in {provenance['seconds']:.0f} s "
               f"({'quick' if args.quick else 'full'} mode, {provenance['device']}): {', '.join(provenance['keys'])}")
 
