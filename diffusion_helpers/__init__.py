@@ -34,7 +34,7 @@ from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
 from .session import setup
 from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unipc_correct, unipc_sample, unipc_step,
                       unipc_steps)
-from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps
+from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps, matching_timesteps
 from .uncertainty import Estimate, compare, distance_interval, frechet_interval, mean_estimate, ordering, share_estimate
 from . import exercises, plots, widgets
 from .losses import diffusion_loss
@@ -46,7 +46,8 @@ __all__ = [
     # models and conditioning
     "MLPDenoiser", "UNet", "DigitClassifier", "SinusoidalTimeEmbedding", "build_model", "count_parameters", "NULL_LABEL",
     # steps, time grids and samplers
-    "ddpm_step", "ddim_step", "dpm_solver_step", "unipc_step", "unipc_correct", "make_timesteps", "SPACINGS", "DEFAULT_SPACINGS",
+    "ddpm_step", "ddim_step", "dpm_solver_step", "unipc_step", "unipc_correct", "make_timesteps",
+    "matching_timesteps", "SPACINGS", "DEFAULT_SPACINGS",
     "SAMPLERS", "SAMPLER_STEPS", "SamplerState", "ddpm_sample", "ddim_sample", "dpm_solver_sample", "unipc_sample",
     "ddpm_steps", "ddim_steps", "dpm_solver_steps", "unipc_steps",
     # latents, guidance, the exact predictor

@@ -89,8 +89,10 @@ def posterior_coefficients(alpha_bar_t, alpha_bar_prev):
 
 
 def half_log_snr_from_alpha_bar(alpha_bar):
-    """lambda = log(alpha / sigma) = 0.5 log(abar / (1 - abar)), half the log signal-to-noise ratio
-    of one alpha-bar (a float in (0, 1)), the time variable of DPM-Solver (Lu et al. 2022, sec. 3.1)."""
+    """lambda = log(sqrt(abar) / sqrt(1 - abar)) = 0.5 log(abar / (1 - abar)), half the log
+    signal-to-noise ratio of one alpha-bar (a float in (0, 1)), the time variable of DPM-Solver (Lu et
+    al. 2022, sec. 3.1, where it reads log(alpha_t / sigma_t): their alpha_t, sigma_t are our sqrt(abar_t),
+    sqrt(1 - abar_t); in this series alpha_t = 1 - beta_t)."""
     return 0.5 * (math.log(alpha_bar) - math.log1p(-alpha_bar))
 
 
@@ -202,9 +204,10 @@ class NoiseSchedule:
         return torch.tensor(self._alpha_bar_exact[1:], dtype=torch.float64)
 
     def half_log_snr(self, t):
-        """lambda_t = log(alpha_t / sigma_t) = 0.5 log(abar_t / (1 - abar_t)), half the log
-        signal-to-noise ratio at one timestep t, a float (the time variable of DPM-Solver, Lu et al.
-        2022, sec. 3.1). It falls from about +5 near t = 0 to -5 or below at t = T-1."""
+        """lambda_t = log(sqrt(abar_t) / sqrt(1 - abar_t)) = 0.5 log(abar_t / (1 - abar_t)), half the
+        log signal-to-noise ratio at one timestep t, a float (the time variable of DPM-Solver, Lu et al.
+        2022, sec. 3.1, whose alpha_t, sigma_t are our sqrt(abar_t), sqrt(1 - abar_t)). It falls from
+        about +5 near t = 0 to -5 or below at t = T-1 (-9.9 on the cosine schedule, -5.1 on the linear)."""
         return half_log_snr_from_alpha_bar(self.alpha_bar(t))
 
     def log_snr(self):

@@ -1,8 +1,10 @@
 """Beyond DDIM: sampling as solving an ODE with higher-order solvers, DPM-Solver++(2M) and UniPC.
 
 Deterministic DDIM is the first-order solver of the probability-flow ODE written in
-lambda = log(alpha / sigma) (half the log signal-to-noise ratio), with alpha = sqrt(abar),
-sigma = sqrt(1 - abar). DPM-Solver++ (Lu et al. 2022, "DPM-Solver++: Fast solver for guided
+lambda = log(sqrt(abar) / sqrt(1 - abar)) (half the log signal-to-noise ratio). The papers write
+alpha_t and sigma_t for sqrt(abar_t) and sqrt(1 - abar_t); in this series alpha_t is 1 - beta_t
+(DDPM's) and sigma_t the noise a DDIM step adds, so these docstrings write the square roots out
+(the series' notation: README, "Notation"). DPM-Solver++ (Lu et al. 2022, "DPM-Solver++: Fast solver for guided
 sampling of diffusion probabilistic models") integrates the same ODE for the predicted clean data
 x0_hat, and its 2M variant reuses the previous step's x0_hat to reach second order: the error
 falls like 1/n^2 in the number of steps n, where DDIM's falls like 1/n. No extra model calls.
@@ -22,11 +24,12 @@ from .timesteps import DEFAULT_SPACINGS
 def data_prediction_update(x_t, x0_hat, alpha_bar_t, alpha_bar_prev, previous=None):
     """The exponential-integrator step of DPM-Solver++ (Lu et al. 2022, eq. 9 and Algorithm 2):
 
-        x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D,   h = lambda_prev - lambda_t,
+        x_{t_prev} = sqrt((1 - abar_prev) / (1 - abar_t)) x_t - sqrt(abar_prev) (exp(-h) - 1) D,
+        h = lambda_prev - lambda_t,
 
     with D = x0_hat (first order), or, with previous = (alpha_bar_before, x0_hat_before) of the step
     before, D = (1 + 1 / (2r)) x0_hat - 1 / (2r) x0_hat_before, r = (lambda_t - lambda_before) / h.
-    Alpha-bars are floats; alpha_bar_prev = 1 (t_prev = -1, where sigma = 0) returns x0_hat."""
+    Alpha-bars are floats; alpha_bar_prev = 1 (t_prev = -1, clean data, no noise left) returns x0_hat."""
     if alpha_bar_prev == 1.0:
         return x0_hat
     lambda_t, lambda_prev = half_log_snr(alpha_bar_t), half_log_snr(alpha_bar_prev)
@@ -51,12 +54,12 @@ def dpm_solver_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, previous=None, 
 def dpm_solver_step(schedule, x_t, t, t_prev, eps_hat, *, previous=None, clip_x0=False):
     """One DPM-Solver++(2M) step from timestep t to t_prev (Lu et al. 2022, Algorithm 2):
 
-        x0_hat = (x_t - sigma_t eps_hat) / alpha_t,   h = lambda_prev - lambda_t
+        x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t),   h = lambda_prev - lambda_t
         D = (1 + 1 / (2r)) x0_hat - 1 / (2r) x0_hat_before,   r = (lambda_t - lambda_before) / h
-        x_{t_prev} = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D
+        x_{t_prev} = sqrt((1 - abar_prev) / (1 - abar_t)) x_t - sqrt(abar_prev) (exp(-h) - 1) D
 
     Without ``previous`` (the first step) D = x0_hat: that is DDIM's eta = 0 step. The last step
-    (t_prev = -1, where sigma = 0) returns x0_hat, first order, as diffusers does. A pure function:
+    (t_prev = -1, clean data: abar = 1) returns x0_hat, first order, as diffusers does. A pure function:
     pass this step's (t, x0_hat) as the next step's ``previous``.
 
     Args:
@@ -137,8 +140,8 @@ def unipc_correct(schedule, x_before, t_before, t, x0_before, x0_now, earlier=No
     exp(h) - 1, "bh2"), for data prediction: redo the step from t_before to t, now that the model's
     prediction x0_now at t is known. It costs no model call: that prediction is needed anyway.
 
-        x_t = (sigma_t / sigma_before) x_before - alpha_t (e^-h - 1) x0_before
-              - alpha_t (e^-h - 1) (rho_1 D_1 + rho_t (x0_now - x0_before)),
+        x_t = sqrt((1 - abar_t) / (1 - abar_before)) x_before - sqrt(abar_t) (e^-h - 1) x0_before
+              - sqrt(abar_t) (e^-h - 1) (rho_1 D_1 + rho_t (x0_now - x0_before)),
 
     with h = lambda_t - lambda_before. Order 1 (no ``earlier``): rho_t = 1/2. Order 2, with
     earlier = (t_earlier, x0_earlier): D_1 = (x0_earlier - x0_before) / r, r = (lambda_earlier -

@@ -59,7 +59,7 @@ def make_timesteps(num_timesteps, num_steps, spacing="trailing", schedule=None):
 
 
 def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
-    """Timesteps evenly spaced in half log-SNR lambda_t = log(alpha_t / sigma_t), a LongTensor
+    """Timesteps evenly spaced in half log-SNR lambda_t = 0.5 log(abar_t / (1 - abar_t)), a LongTensor
     (num_steps,): the time grid of DPM-Solver (Lu et al. 2022, sec. 3.3, "uniform logSNR").
 
     n + 1 values of lambda, evenly spaced from max(lambda_{T-1}, lambda_min) to lambda_0, each
@@ -76,7 +76,8 @@ def logsnr_timesteps(schedule, num_steps, lambda_min=LOGSNR_MIN):
 
 def karras_timesteps(schedule, num_steps, rho=KARRAS_RHO, lambda_min=LOGSNR_MIN):
     """Timesteps of Karras et al. 2022 ("Elucidating the design space of diffusion-based generative
-    models", eq. 5), a LongTensor (num_steps,): with sigma = sigma_t / alpha_t = exp(-lambda_t),
+    models", eq. 5), a LongTensor (num_steps,): with Karras et al.'s sigma, the noise-to-signal ratio
+    sqrt(1 - abar_t) / sqrt(abar_t) = exp(-lambda_t) (not DDIM's sigma_t),
 
         sigma_i = (sigma_max^(1/rho) + i / (n-1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,  i = 0 .. n-1,
 
@@ -141,3 +142,25 @@ def check_timestep_sequence(timesteps, num_timesteps, name="timesteps"):
         raise ValueError(f"{name} must fall strictly (from noise towards data), e.g. [999, 899, ..., 99]; "
                          f"got {timesteps.tolist()[:8]}{'...' if len(timesteps) > 8 else ''}")
     return timesteps
+
+
+def matching_timesteps(schedule, other_schedule, timesteps):
+    """The timesteps of ``schedule`` at the noise levels that ``timesteps`` visit on ``other_schedule``:
+    for each, the timestep whose half log-SNR lambda_t = 0.5 log(abar_t / (1 - abar_t)) lies nearest
+    (made strictly falling, as in ``logsnr_timesteps``). A model trained on one schedule can thus be
+    sampled at the noise levels another schedule's grid visits, e.g. DDPM's linear schedule, whose
+    t = 999 has lambda = -5.1, on the cosine schedule, where lambda_999 = -9.9:
+
+        dh.matching_timesteps(cosine, dh.NoiseSchedule("linear", 1000), [999, 899, ..., 99])  # [995, 988, ...]
+
+    Args: two NoiseSchedules; timesteps: a falling sequence on ``other_schedule``. Returns a
+    LongTensor (len(timesteps),), falling, to pass as a sampler's ``timesteps``."""
+    for name, value in (("schedule", schedule), ("other_schedule", other_schedule)):
+        if not isinstance(value, NoiseSchedule):
+            raise TypeError(f"{name} must be a dh.NoiseSchedule, got {type(value).__name__}")
+    timesteps = check_timestep_sequence(timesteps, other_schedule.num_timesteps)
+    lambdas = torch.tensor([schedule.half_log_snr(t) for t in range(schedule.num_timesteps)], dtype=torch.float64)
+    if len(timesteps) > len(lambdas):
+        raise ValueError(f"timesteps must hold at most {len(lambdas)} steps (the schedule's T), got {len(timesteps)}")
+    targets = torch.tensor([other_schedule.half_log_snr(t) for t in timesteps.tolist()], dtype=torch.float64)
+    return nearest_timesteps(lambdas, targets)

@@ -171,3 +171,36 @@ def test_no_cell_ends_with_a_bare_record_call():
             bare = isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and \
                 ast.unparse(last.value.func) in ("dh.record", "record")
             assert not bare, f"{os.path.basename(path)}: a cell ends with a bare {ast.unparse(last)[:60]}"
+
+
+def _row(confident, noise, frechet=None, largest=1.0, n=500):
+    row = {"confident": dh.share_estimate(confident, n)._asdict(), "noise": dh.share_estimate(noise, n)._asdict(),
+           "largest": largest, "n": n}
+    if frechet is not None:
+        row["frechet"] = dh.Estimate(frechet, 0.2 * frechet, 0.6 * frechet, 1.5 * frechet)._asdict()
+    return row
+
+
+def test_notebook_5s_eta_paper_claims_read_what_it_records():
+    """The claims on notebook 5's "eta_paper" rows (settings by key, "eta 0" and "eta 1"): each judged on
+    rows shaped as the notebook records them; quick mode's rows (two settings, no Frechet) leave the
+    Frechet claims not measured; a reversal of the paper's kind contradicts the last claim."""
+    from diffusion_helpers.claims import claims_of
+
+    full = {"eta_paper": {
+        "notebook": {"eta 0": _row(0.84, 0.0, 138.0), "eta 1": _row(0.88, 0.0, 90.0)},
+        "grid": {"eta 0": _row(0.83, 0.0, 133.0), "eta 1": _row(0.91, 0.0, 104.0)},
+        "clipping": {"eta 0": _row(0.66, 0.34, 8161.0, 1850.0), "eta 1": _row(0.66, 0.34, 8251.0, 1770.0)},
+        "schedule": {"eta 0": _row(0.87, 0.0, 44.0), "eta 1": _row(0.89, 0.0, 38.0)},
+        "paper": {"eta 0": _row(0.86, 0.0, 54.0, 1.15), "eta 1": _row(0.88, 0.0, 50.0, 1.16)}}}
+    claims = [claim for claim in claims_of("05_ddim", "4") if "eta_paper" in claim.needs]
+    assert len(claims) == 4
+    assert [judge(claim, full) for claim in claims] == ["holds"] * 4
+    quick = {"eta_paper": {key: {eta: {name: value for name, value in row.items() if name != "frechet"} | {"n": 64}
+                                     for eta, row in full["eta_paper"][key].items()} for key in ("notebook", "clipping", "paper")}}
+    del quick["eta_paper"]["clipping"]["eta 1"]  # quick mode measures "clipping" at eta 0 alone
+    assert [judge(claim, quick) for claim in claims] == ["holds", "holds", "not measured", "not measured"]
+    reversed_ = {"eta_paper": dict(full["eta_paper"], paper={"eta 0": _row(0.9, 0.0, 13.0, 1.1), "eta 1": _row(0.8, 0.0, 41.0, 1.1)})}
+    assert judge(claims[3], reversed_) == "contradicted"
+    blown = {"eta_paper": dict(full["eta_paper"], paper={"eta 0": _row(0.5, 0.3, 900.0, 40.0), "eta 1": _row(0.5, 0.3, 900.0, 1.1)})}
+    assert judge(claims[1], blown) == "contradicted"

@@ -91,6 +91,25 @@ def test_karras_timesteps_follow_karras_eq_5(schedule_name, num_steps):
     assert timesteps[0] == dh.make_timesteps(1000, num_steps, "logsnr", s).tolist()[0] and timesteps[-1] == 0
 
 
+def test_matching_timesteps_visit_the_other_schedules_noise_levels():
+    """Each timestep is the one whose half log-SNR lies nearest the other schedule's at its step: on
+    one schedule that is the grid itself; the linear schedule's t = 999 (lambda -5.06) is the cosine
+    schedule's t = 995, where its "logsnr" grid starts (lambda -5.1)."""
+    cosine, linear = dh.NoiseSchedule("cosine", 1000), dh.NoiseSchedule("linear", 1000)
+    grid = dh.make_timesteps(1000, 10, "leading")
+    assert dh.matching_timesteps(cosine, cosine, grid).tolist() == grid.tolist()
+    trailing = dh.make_timesteps(1000, 10).tolist()
+    ours = dh.matching_timesteps(cosine, linear, trailing).tolist()
+    lambdas = [cosine.half_log_snr(t) for t in range(1000)]
+    nearest = [min(range(1000), key=lambda u: abs(lambdas[u] - linear.half_log_snr(t))) for t in trailing]
+    assert ours == nearest and all(a > b for a, b in zip(ours, ours[1:]))
+    assert ours[0] == dh.make_timesteps(1000, 10, "logsnr", cosine).tolist()[0] == 995
+    with pytest.raises(TypeError, match="other_schedule must be a dh.NoiseSchedule"):
+        dh.matching_timesteps(cosine, "linear", trailing)
+    with pytest.raises(ValueError, match="timesteps must fall strictly"):
+        dh.matching_timesteps(cosine, linear, [0, 10])
+
+
 @pytest.mark.parametrize("num_steps", [5, 10, 15])
 def test_karras_timesteps_are_diffusers_where_no_clip_applies(num_steps):
     """On the linear schedule lambda_{T-1} = -5.06 lies above -5.1, so our grid is diffusers'
