@@ -165,3 +165,8 @@ def test_guidance_fields_colour_the_zoom_by_the_outward_direction(tmp_path):
     with pytest.raises(ValueError, match=r"zoom_difference must have shape \(36, 2\)"):
         plots.plot_guidance_fields(-grid, -grid, grid, zoom[:5], zoom)
 
+
+def test_int_range_slider_holds_a_pair():
+    slider = widgets.int_range_slider("guided at t in", (170, 880), 0, 999)
+    assert isinstance(slider, ipywidgets.IntRangeSlider) and slider.value == (170, 880)
+    assert not slider.continuous_update
