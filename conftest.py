@@ -1,7 +1,8 @@
 """Every notebook runs once under nbval (`--nbval-lax`: every cell must run). After a notebook's
 last cell, in the same kernel, one more item moves every slider and dropdown it made to its
-minimum, maximum and middle (every option of a dropdown), as a student would: each position must
-redraw without error. So the widget moves share nbval's run instead of executing each notebook again.
+minimum, maximum and middle (every option of a dropdown; a range slider to its minimum at both
+ends, to its whole range and to its upper half), as a student would: each position must redraw
+without error. So the widget moves share nbval's run instead of executing each notebook again.
 """
 import collections
 
@@ -14,17 +15,19 @@ _moved, _failures = 0, []
 for _control in list(_instances.values()):
     if isinstance(_control, (_w.IntSlider, _w.FloatSlider)):
         _kind = type(_control.value)
-        _positions = [_control.min, _control.max, _kind((_control.min + _control.max) / 2), _control.value]
+        _positions = [("value", p) for p in (_control.min, _control.max, _kind((_control.min + _control.max) / 2),
+                                             _control.value)]
+    elif isinstance(_control, (_w.IntRangeSlider, _w.FloatRangeSlider)):
+        _kind, _low, _high = type(_control.value[0]), _control.min, _control.max
+        _middle = _kind((_low + _high) / 2)
+        _positions = [("value", p) for p in ((_low, _low), (_low, _high), (_middle, _high), tuple(_control.value))]
     elif isinstance(_control, _w.Dropdown):
         _positions = [("index", i) for i in range(len(_control.options))]
     else:
         continue
-    for _position in _positions:
+    for _attribute, _position in _positions:
         try:
-            if isinstance(_position, tuple):
-                _control.index = _position[1]
-            else:
-                _control.value = _position
+            setattr(_control, _attribute, _position)
             _moved += 1
         except Exception as _error:
             _failures.append(f"{_control.description}={_position}: {type(_error).__name__}: {_error}")

@@ -14,7 +14,7 @@ imports only from modules below it, never from this file.
 from ._version import __version__
 from .conditioning import NULL_LABEL
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
-                   make_toy_2d, make_toy_classes, white_square)
+                   make_toy_2d, make_toy_classes, toy_class_outlines, white_square)
 from .exact import GaussianNoisePredictor
 from .guidance import guided_noise
 from .latents import ddim_invert, slerp
@@ -55,7 +55,7 @@ __all__ = [
     # training
     "diffusion_loss", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
     # data
-    "load_mnist", "make_toy_2d", "make_toy_classes", "make_shapes", "augment_digits", "checkerboard", "white_square",
+    "load_mnist", "make_toy_2d", "make_toy_classes", "toy_class_outlines", "make_shapes", "augment_digits", "checkerboard", "white_square",
     "TOY_NAMES", "TOY_CLASS_NAMES", "SHAPE_NAMES",
     # checkpoints
     "load_pretrained", "list_pretrained", "load_checkpoint", "save_checkpoint",

@@ -320,6 +320,12 @@ CLAIMS += [
     Claim("06_classifier_free_guidance", "3", "The ring moves outside radius 1: its mean radius at scale 5 lies above "
           "the data's", ("toy_classes",),
           lambda v: v["toy_classes"]["scale 5"]["ring"] > v["toy_classes"]["data"]["ring"]),
+    Claim("06_classifier_free_guidance", "3", "The guidance field (the difference of the two scores) is many times "
+          "shorter than the unconditional score: over 3 times (the median over the grid)", ("guidance_field",),
+          lambda v: v["guidance_field"]["shorter"] > 3),
+    Claim("06_classifier_free_guidance", "3", "Inside the square most of the guidance field's arrows (over half) point "
+          "away from the centre, where the blob lives", ("guidance_field",),
+          lambda v: v["guidance_field"]["outward"] > 0.5),
     Claim("06_classifier_free_guidance", "5", "Accuracy rises with the scale: s = 0 below s = 1 below s = 3",
           ("scale_sweep",),
           lambda v: _all(below(_sweep(v, 0, "accuracy"), _sweep(v, 1, "accuracy")),
@@ -338,7 +344,11 @@ CLAIMS += [
     Claim("06_classifier_free_guidance", "6", "Guiding only at t >= 500 keeps the Frechet distance of guiding every "
           "step at s = 3 (not higher beyond the noise)", ("scale_sweep", "interval_rows"),
           lambda v: _no_better(_sweep(v, 3, "frechet"), _interval(v, "t in [500, 999]", 3, "frechet"))),
-    Claim("06_classifier_free_guidance", "6", "The paper's interval (t in [170, 880]) loses accuracy at s = 3",
-          ("scale_sweep", "interval_rows"),
+    Claim("06_classifier_free_guidance", "6", "The paper's interval (t in [170, 880], the noisiest steps unguided) "
+          "loses accuracy against guiding every step at s = 3, beyond the noise", ("scale_sweep", "interval_rows"),
           lambda v: below(_interval(v, "t in [170, 880]", 3, "accuracy"), _sweep(v, 3, "accuracy"))),
+    Claim("06_classifier_free_guidance", "6", "Guided only in the quieter half (t in [0, 500]) the digits lose accuracy "
+          "against guiding every step at s = 3, beyond the noise: the noisiest steps decide the digit",
+          ("scale_sweep", "interval_rows"),
+          lambda v: below(_interval(v, "t in [0, 500]", 3, "accuracy"), _sweep(v, 3, "accuracy"))),
 ]

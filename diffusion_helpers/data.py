@@ -72,6 +72,21 @@ def make_toy_classes(n=3000, seed=0):
     return torch.from_numpy(points), torch.from_numpy(labels)
 
 
+def toy_class_outlines(points=200):
+    """The true shape of each class of ``make_toy_classes``, as lines to draw over samples: a dict
+    class name -> list of polylines (K, 2), in label order (TOY_CLASS_NAMES):
+
+    - ring: circles of radius 0.8 and 1.2, the band mean +- 2 std of its radius (about 95% of its points);
+    - square: the edge of [-1, 1]^2 (all of its points);
+    - blob: the circle of radius 0.6 = 2 std (1 - exp(-2) = 86% of a 2D normal's points).
+    """
+    points = check_int("points", points, low=8)
+    angle = torch.linspace(0, 2 * torch.pi, points)
+    circle = torch.stack([angle.cos(), angle.sin()], 1)
+    square = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    return dict(zip(TOY_CLASS_NAMES, ([0.8 * circle, 1.2 * circle], [square], [0.6 * circle])))
+
+
 def checkerboard(size=32, square_size=4):
     """A black-and-white checkerboard image (1, 1, size, size) with values -1 and 1."""
     size, square_size = check_int("size", size, low=1), check_int("square_size", square_size, low=1)

@@ -10,7 +10,8 @@ import torch
 
 from ._checks import check_image_range, check_int, check_mapping
 # the 2D point-cloud figures of notebook 3 live in plots_points.py; they are part of dh.plots too
-from .plots_points import animate_points, pick_frames, plot_paths, plot_vector_fields, scatter_points  # noqa: F401
+from .plots_points import (animate_points, pick_frames, plot_guidance_fields, plot_paths, plot_vector_fields,  # noqa: F401
+                           scatter_classes, scatter_points)
 # a student's numbers beside the shipped reference run (plots_measures.py), part of dh.plots too
 from .plots_measures import plot_lines_beside, run_line  # noqa: F401,E402
 

@@ -80,6 +80,13 @@ def float_slider(description, value, min, max, step=0.1, width="60%"):
                                layout=widgets.Layout(width=width))
 
 
+def int_range_slider(description, value, min, max, step=1, width="60%"):
+    """An IntRangeSlider (two handles: a low and a high end, value a pair) that redraws when released."""
+    return widgets.IntRangeSlider(value=tuple(value), min=min, max=max, step=step, description=description,
+                                  continuous_update=False, style={"description_width": "initial"},
+                                  layout=widgets.Layout(width=width))
+
+
 def dropdown(description, options, value=None):
     """A Dropdown over ``options`` (a list, or a dict label -> value)."""
     return widgets.Dropdown(options=options, value=value if value is not None else

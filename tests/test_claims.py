@@ -204,3 +204,38 @@ def test_notebook_5s_eta_paper_claims_read_what_it_records():
     assert judge(claims[3], reversed_) == "contradicted"
     blown = {"eta_paper": dict(full["eta_paper"], paper={"eta 0": _row(0.5, 0.3, 900.0, 40.0), "eta 1": _row(0.5, 0.3, 900.0, 1.1)})}
     assert judge(claims[1], blown) == "contradicted"
+
+
+def _guided_row(where, scale, accuracy, frechet=None, rows=1000, n=500):
+    """A row of notebook 6's tables as dh.record keeps it (the notebook's `kept`)."""
+    row = {"accuracy": dh.share_estimate(accuracy, n)._asdict(), "where": where, "scale": scale, "n": n,
+           "diversity": 27.0, "cost": {"model_calls": 25, "rows": rows, "seconds": 1.0, "low": 0.9, "high": 1.1}}
+    return row | ({"frechet": dh.Estimate(frechet, 5.0, frechet - 10, frechet + 10)._asdict()} if frechet else {})
+
+
+def test_notebook_6s_section_3_and_6_claims_read_what_it_records():
+    """Notebook 6's guidance-field and interval claims, judged on values shaped as the notebook
+    records them: they hold where the orderings are far apart, are contradicted when reversed, and
+    a quick run without Frechet distances leaves the Frechet claim not measured."""
+    from diffusion_helpers.claims import claims_of
+
+    field = claims_of("06_classifier_free_guidance", "3")[-2:]
+    assert [judge(claim, {"guidance_field": {"shorter": 20.0, "outward": 0.9}}) for claim in field] == ["holds"] * 2
+    assert [judge(claim, {"guidance_field": {"shorter": 2.0, "outward": 0.3}}) for claim in field] == ["contradicted"] * 2
+    sweep = {"every step, s = 3": _guided_row("every step", 3.0, 0.996, 100.0, rows=25000)}
+    intervals = {"t in [170, 880], s = 3": _guided_row("t in [170, 880]", 3.0, 0.90, 94.0, rows=21500),
+                 "t in [500, 999], s = 3": _guided_row("t in [500, 999]", 3.0, 0.994, 94.0, rows=19000),
+                 "t in [0, 500], s = 3": _guided_row("t in [0, 500]", 3.0, 0.85, 112.0, rows=18500)}
+    section = claims_of("06_classifier_free_guidance", "6")
+    full = {"scale_sweep": sweep, "interval_rows": intervals}
+    assert [judge(claim, full) for claim in section] == ["holds"] * len(section)
+    reversed_rows = dict(intervals, **{"t in [0, 500], s = 3": _guided_row("t in [0, 500]", 3.0, 0.996, rows=18500),
+                                       "t in [170, 880], s = 3": _guided_row("t in [170, 880]", 3.0, 0.996, rows=21500)})
+    worse_sweep = {"every step, s = 3": _guided_row("every step", 3.0, 0.80, 100.0, rows=25000)}
+    verdicts = [judge(claim, {"scale_sweep": worse_sweep, "interval_rows": reversed_rows}) for claim in section]
+    assert verdicts[-2:] == ["contradicted"] * 2, "an interval more accurate than every step contradicts 'loses accuracy'"
+    quick = {"scale_sweep": {"every step, s = 3": _guided_row("every step", 3.0, 0.98, rows=160, n=50)},
+             "interval_rows": {key: _guided_row(row["where"], 3.0, 0.96, rows=row["cost"]["rows"] * 160 // 25000, n=50)
+                               for key, row in intervals.items()}}
+    frechet_claim = next(claim for claim in section if "Frechet" in claim.text)
+    assert judge(frechet_claim, quick) == "not measured"

@@ -26,6 +26,29 @@ def test_toy_classes_follow_their_definitions():
     assert abs(points[labels == 2].std().item() - 0.3) < 0.02
 
 
+def test_toy_class_outlines_hold_the_shares_their_definitions_give():
+    """The outlines are the classes' true shapes: the ring's band holds P(|N(0, 0.1)| <= 0.2) = 95.4% of
+    its points, the square's edge all of the square, the blob's circle 1 - exp(-2) = 86.5% of the blob
+    (a 2D normal's radius is Rayleigh); tolerances four standard errors of a share of 10,000 points."""
+    import math
+
+    outlines = dh.toy_class_outlines()
+    assert list(outlines) == list(dh.TOY_CLASS_NAMES)
+    points, labels = dh.make_toy_classes(30000, seed=3)
+    ring, square, blob = (points[labels == k] for k in range(3))
+    inner, outer = (line.norm(dim=1) for line in outlines["ring"])
+    assert torch.allclose(inner, torch.full_like(inner, 0.8)) and torch.allclose(outer, torch.full_like(outer, 1.2))
+    in_band = ((ring.norm(dim=1) >= 0.8) & (ring.norm(dim=1) <= 1.2)).double().mean().item()
+    expected = math.erf(2 / math.sqrt(2))
+    assert abs(in_band - expected) < 4 * math.sqrt(expected * (1 - expected) / len(ring))
+    edge = outlines["square"][0]
+    assert edge.abs().amax(dim=1).eq(1).all() and square.abs().max() <= edge.abs().max()
+    circle = outlines["blob"][0].norm(dim=1)
+    inside = (blob.norm(dim=1) <= circle.mean()).double().mean().item()
+    expected = 1 - math.exp(-circle.mean().item() ** 2 / (2 * 0.3 ** 2))
+    assert abs(expected - (1 - math.exp(-2))) < 1e-5 and abs(inside - expected) < 4 * math.sqrt(expected * (1 - expected) / len(blob))
+
+
 def test_small_images():
     board = dh.checkerboard(32, 4)
     assert board.shape == (1, 1, 32, 32) and set(board.unique().tolist()) == {-1.0, 1.0}

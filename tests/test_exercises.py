@@ -186,13 +186,13 @@ def test_guidance_choice_check(capsys):
     table = {0.0: {"accuracy": 0.2, "diversity": 9.0}, 1.0: {"accuracy": 0.9, "diversity": 8.0},
              2.0: {"accuracy": 0.995, "diversity": 7.0}, 3.0: {"accuracy": 1.0, "diversity": 5.0}}
     ok, out = run(exercises.check_guidance_choice, 2.0, capsys, table)
-    assert ok and "s = 2" in out
+    assert ok and "s = 2 at every step" in out
     ok, out = run(exercises.check_guidance_choice, 3.0, capsys, table)
-    assert not ok and "s = 2 also reaches" in out
+    assert not ok and "s = 2 at every step also reaches" in out
     ok, out = run(exercises.check_guidance_choice, 1.0, capsys, table)
     assert not ok and "below 99%" in out
     ok, out = run(exercises.check_guidance_choice, 2.5, capsys, table)
-    assert not ok and "one of the scales" in out
+    assert not ok and "not a row of your table" in out and "s = 3 at every step" in out
     ok, out = run(exercises.check_guidance_choice, torch.tensor(2.0), capsys, table)
     assert ok, "a scale given as a tensor is read as its number"
     ok, out = run(exercises.check_guidance_choice, None, capsys, table)
@@ -200,11 +200,34 @@ def test_guidance_choice_check(capsys):
     # no scale reaches 99%: the most accurate one is the answer
     short = {s: dict(r, accuracy=r["accuracy"] * 0.9) for s, r in table.items()}
     ok, out = run(exercises.check_guidance_choice, 3.0, capsys, short)
-    assert ok and "no scale" in out
+    assert ok and "no row" in out
     ok, out = run(exercises.check_guidance_choice, 1.0, capsys, short)
-    assert not ok and "s = 3 comes closer" in out and "diversity" not in out
+    assert not ok and "s = 3 at every step comes closer" in out and "diversity" not in out
     ok, out = run(exercises.check_guidance_choice, 2.0, capsys, {2.0: {"accuracy": 1.0}})
     assert not ok and "asked_labels" in out
+
+
+def test_guidance_choice_check_weighs_intervals_too(capsys):
+    """Rows keyed (interval, scale): an interval row that reaches 99% with more diversity wins over
+    every step, and the interval must be named to choose it."""
+    rows = {(None, 2.0): {"accuracy": 0.98, "diversity": 7.0}, (None, 3.0): {"accuracy": 1.0, "diversity": 5.0},
+            ((170, 880), 3.0): {"accuracy": 0.995, "diversity": 6.0}, ((500, 999), 3.0): {"accuracy": 0.99, "diversity": 5.5}}
+    ok, out = run(lambda answer, table: exercises.check_guidance_choice(answer, table, my_interval=(170, 880)), 3.0,
+                  capsys, rows)
+    assert ok and "s = 3 at t in [170, 880]" in out
+    ok, out = run(lambda answer, table: exercises.check_guidance_choice(answer, table, my_interval=[170, 880]), 3.0,
+                  capsys, rows)
+    assert ok, "an interval given as a list is read as its pair"
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, rows)  # every step at s = 3: less diversity
+    assert not ok and "s = 3 at t in [170, 880] also reaches 99% (99.5%)" in out and "5.00 for s = 3 at every step" in out
+    ok, out = run(lambda answer, table: exercises.check_guidance_choice(answer, table, my_interval=(500, 999)), 2.0,
+                  capsys, rows)
+    assert not ok and "not a row" in out and "s = 3 at t in [500, 999]" in out
+    ok, out = run(lambda answer, table: exercises.check_guidance_choice(answer, table, my_interval="noisy"), 3.0,
+                  capsys, rows)
+    assert not ok and "my_interval" in out and "'noisy'" in out
+    ok, out = run(exercises.check_guidance_choice, 2.0, capsys, rows)
+    assert not ok and "98.0%, below 99%" in out
 
 
 def test_ddim_step_check_names_two_more_mistakes(capsys):

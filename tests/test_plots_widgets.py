@@ -123,3 +123,50 @@ def test_show_images_refuses_what_it_cannot_draw(images, words):
     with pytest.raises(ValueError) as info:
         plots.show_images(images)
     assert words in str(info.value)
+
+
+def test_scatter_classes_draws_a_row_per_class_and_a_column_per_cloud(tmp_path):
+    points, labels = dh.make_toy_classes(300)
+    clouds = {"data": points, "s = 3": 1.5 * points}
+    figure = plots.scatter_classes(clouds, labels, dh.TOY_CLASS_NAMES, dh.toy_class_outlines(), title="classes")
+    axes = [ax for ax in figure.axes]
+    assert len(axes) == 6 and titles(figure)[:2] == ["data", "s = 3"]
+    for row, name in enumerate(dh.TOY_CLASS_NAMES):
+        for column, cloud in enumerate(clouds.values()):
+            ax = axes[row * 2 + column]
+            others, mine = (collection.get_offsets() for collection in ax.collections)
+            assert torch.allclose(torch.as_tensor(mine), cloud[labels == row].double()), f"{name}: its own points in colour"
+            assert len(others) == int((labels != row).sum())
+            assert len(ax.lines) == len(dh.toy_class_outlines()[name]), "the class's true shape is drawn over it"
+        assert name in axes[row * 2].get_ylabel()
+    figure.savefig(tmp_path / "classes.png")
+    plt.close(figure)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
+        plots.scatter_classes(clouds, labels + 1, dh.TOY_CLASS_NAMES)
+    with pytest.raises(ValueError, match=r"clouds\['s = 3'\] must have shape \(300, 2\)"):
+        plots.scatter_classes({"s = 3": points[:10]}, labels, dh.TOY_CLASS_NAMES)
+
+
+def test_guidance_fields_colour_the_zoom_by_the_outward_direction(tmp_path):
+    axis = torch.linspace(-2, 2, 9)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
+    zoom = torch.stack(torch.meshgrid(torch.linspace(-1, 1, 6), torch.linspace(-1, 1, 6), indexing="xy"), -1).reshape(-1, 2)
+    figure = plots.plot_guidance_fields(-grid, -grid + 0.1 * grid, grid, zoom, zoom, limit=2, zoom_limit=1,
+                                        outline=dh.toy_class_outlines()["square"][0], class_name="square", title="fields")
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert len(panels) == 4 and "grad log p(square | x)" in panels[2].get_title()
+    outward = panels[3].collections[0].get_array()
+    assert outward.min() == pytest.approx(1.0), "a field pointing along x / |x| is coloured +1 everywhere"
+    figure.savefig(tmp_path / "fields.png")
+    plt.close(figure)
+    inward = plots.plot_guidance_fields(-grid, -grid, grid, -zoom, zoom, limit=2, zoom_limit=1)
+    assert [ax for ax in inward.axes if ax.get_title()][3].collections[0].get_array().max() == pytest.approx(-1.0)
+    plt.close(inward)
+    with pytest.raises(ValueError, match=r"zoom_difference must have shape \(36, 2\)"):
+        plots.plot_guidance_fields(-grid, -grid, grid, zoom[:5], zoom)
+
+
+def test_int_range_slider_holds_a_pair():
+    slider = widgets.int_range_slider("guided at t in", (170, 880), 0, 999)
+    assert isinstance(slider, ipywidgets.IntRangeSlider) and slider.value == (170, 880)
+    assert not slider.continuous_update

@@ -59,44 +59,72 @@ def check_guided_noise(function):
                          "towards the class (0 unconditional, 1 conditional, > 1 beyond it).")
 
 
-def check_guidance_choice(my_scale, reports, target=0.99):
-    """Check a guidance scale chosen from a table of measurements: ``reports`` maps each scale to a
-    ``dh.digit_report`` with "accuracy" and "diversity". The right choice is the scale, among those
-    whose accuracy is at least ``target``, with the most diversity (if none reaches the target:
-    the most accurate scale)."""
+def _where(interval):
+    """How a row of the tables guides: "at every step" or "at t in [lo, hi]"."""
+    return "at every step" if interval is None else f"at t in [{interval[0]}, {interval[1]}]"
+
+
+def _as_interval(interval):
+    """None (every step) or a pair of ints (t_low, t_high); ValueError for anything else."""
+    if interval is None:
+        return None
+    if isinstance(interval, (tuple, list)) and len(interval) == 2 and all(float(t) == int(t) for t in interval):
+        return int(interval[0]), int(interval[1])
+    raise ValueError(interval)
+
+
+def check_guidance_choice(my_scale, reports, target=0.99, my_interval=None):
+    """Check a choice of guidance read off a table of measurements: the row, among those whose
+    accuracy is at least ``target``, with the most diversity (if none reaches the target: the most
+    accurate row).
+
+    Args:
+        my_scale: the scale chosen (a number in the table).
+        reports: each row's ``dh.digit_report`` (with "accuracy" and "diversity"), keyed by its scale
+            (guidance at every step) or by a pair (interval, scale), interval None for every step
+            or (t_low, t_high) for guidance only at those timesteps (notebook 6, section 6).
+        my_interval: the interval of the chosen row: None (every step) or (t_low, t_high).
+    """
     try:
-        measured = {float(scale): (report["accuracy"], report["diversity"]) for scale, report in reports.items()}
+        measured = {}
+        for key, report in reports.items():
+            interval, scale = key if isinstance(key, tuple) else (None, key)
+            measured[(_as_interval(interval), float(scale))] = (report["accuracy"], report["diversity"])
     except (KeyError, TypeError, ValueError):
-        return _report(False, "reports must map each scale to a digit_report made with asked_labels "
-                              "(it has 'accuracy' and 'diversity').")
+        return _report(False, "reports must map each scale, or each pair (interval, scale), to a digit_report made "
+                              "with asked_labels (it has 'accuracy' and 'diversity').")
     if not measured:
         return _report(False, "your table is empty: run the sweep of section 5 first.")
     if my_scale is None:
-        return _report(False, "set my_scale to the scale you read off your curve (one of the scales in your table).")
+        return _report(False, "set my_scale to the scale you read off your table (and my_interval to the row's "
+                              "interval, or None for guidance at every step).")
     try:
         my_scale = float(my_scale)
+        my_interval = _as_interval(my_interval)
     except (TypeError, ValueError):
-        my_scale = None
-    if my_scale not in measured:
-        return _report(False, f"choose one of the scales in your table: {sorted(measured)}.")
-    good = {scale: figures for scale, figures in measured.items() if figures[0] >= target}
-    if good:
-        best = max(good, key=lambda scale: good[scale][1])
-    else:
-        best = max(measured, key=lambda scale: measured[scale][0])
-    accuracy, diversity = measured[my_scale]
+        return _report(False, "my_scale must be a number from your table, and my_interval None (every step) or a "
+                              f"pair (t_low, t_high) from it; got my_scale={my_scale!r}, my_interval={my_interval!r}.")
+    mine = (my_interval, my_scale)
+    if mine not in measured:
+        rows = ", ".join(f"s = {scale:g} {_where(interval)}" for interval, scale in sorted(
+            measured, key=lambda key: (key[0] is not None, key[0] or (0, 0), key[1])))
+        return _report(False, f"s = {my_scale:g} {_where(my_interval)} is not a row of your table; its rows: {rows}.")
+    good = {key: figures for key, figures in measured.items() if figures[0] >= target}
+    best = (max(good, key=lambda key: good[key][1]) if good else max(measured, key=lambda key: measured[key][0]))
+    accuracy, diversity = measured[mine]
     best_accuracy, best_diversity = measured[best]
-    if not good:  # no scale reaches the target: the most accurate one is the best there is
-        if my_scale == best:
-            return _report(True, f"no scale in your table reaches {target:.0%}; s = {best:g} comes closest "
+    named, best_named = f"s = {my_scale:g} {_where(my_interval)}", f"s = {best[1]:g} {_where(best[0])}"
+    if not good:  # no row reaches the target: the most accurate one is the best there is
+        if mine == best:
+            return _report(True, f"no row of your table reaches {target:.0%}; {named} comes closest "
                                  f"({accuracy:.1%}). With more scales or more digits, look again.")
-        return _report(False, f"no scale in your table reaches {target:.0%}, and s = {best:g} comes closer than "
-                              f"s = {my_scale:g} ({best_accuracy:.1%} against {accuracy:.1%}).")
-    if my_scale == best:
-        return _report(True, f"s = {best:g} reaches {accuracy:.1%} accuracy and keeps the most diversity "
-                             f"({diversity:.2f}) of the scales that reach {target:.0%}.")
+        return _report(False, f"no row of your table reaches {target:.0%}, and {best_named} comes closer than "
+                              f"{named} ({best_accuracy:.1%} against {accuracy:.1%}).")
+    if mine == best:
+        return _report(True, f"{named} reaches {accuracy:.1%} accuracy and keeps the most diversity ({diversity:.2f}) "
+                             f"of the rows that reach {target:.0%}.")
     if accuracy < target:
-        return _report(False, f"at s = {my_scale:g} your table's accuracy is {accuracy:.1%}, below {target:.0%}: "
-                              "look further right on the accuracy curve.")
-    return _report(False, f"s = {best:g} also reaches {target:.0%} ({best_accuracy:.1%}) and keeps more diversity "
-                          f"({best_diversity:.2f} against {diversity:.2f} at s = {my_scale:g}).")
+        return _report(False, f"{named}: your table's accuracy is {accuracy:.1%}, below {target:.0%}: look at "
+                              "larger scales, or at guidance in the noisier steps.")
+    return _report(False, f"{best_named} also reaches {target:.0%} ({best_accuracy:.1%}) and keeps more diversity "
+                          f"({best_diversity:.2f} against {diversity:.2f} for {named}).")
