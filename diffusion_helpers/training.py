@@ -197,6 +197,7 @@ def _train_generator(model, schedule, data, labels, config):
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
     schedule = schedule.to(device)
+    model.trained_schedule = schedule.config()  # the samplers warn when given another (dh.model_checks)
     # an average with decay 0 is the latest weights: then the model itself stands in for it
     ema_model = copy.deepcopy(model).eval().requires_grad_(False) if config.ema_decay > 0 else model
     weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))

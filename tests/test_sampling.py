@@ -424,3 +424,26 @@ def test_a_step_refuses_noise_or_eps_hat_that_would_broadcast(step):
         step(s, x_t, 50, 40, None)
     with pytest.raises(TypeError, match="clip_x0 must be True or False"):
         step(s, x_t, 50, 40, x_t, clip_x0="no")
+
+
+def test_a_model_sampled_with_another_schedule_than_it_learned_is_warned_about(tmp_path):
+    """dh.train and dh.load_checkpoint remember the schedule a model learned; a sampler given another
+    (the shipped cosine model with a linear schedule, or T = 500) warns, naming both; the same schedule,
+    or a model that never met dh.train, stays silent."""
+    cosine = dh.NoiseSchedule("cosine", 1000)
+    model = dh.MLPDenoiser(hidden_dim=16, num_blocks=1)
+    dh.train(model, cosine, torch.randn(64, 2), steps=1, batch_size=8, progress=False)
+    points = torch.randn(4, 2)
+    for other in (dh.NoiseSchedule("linear", 1000), dh.NoiseSchedule("cosine", 500)):
+        with pytest.warns(UserWarning, match=re.escape(f"schedule is {other!r}, but this model learned {cosine!r}")):
+            dh.ddim_sample(model, other, points, 2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dh.ddim_sample(model, cosine, points, 2, progress=False)
+        dh.ddim_sample(dh.MLPDenoiser(hidden_dim=16, num_blocks=1), dh.NoiseSchedule("linear", 1000), points, 2,
+                       progress=False)
+    dh.save_checkpoint(tmp_path / "m.pt", model, cosine, data="points")
+    loaded, schedule, _ = dh.load_checkpoint(tmp_path / "m.pt")
+    assert schedule.config() == loaded.trained_schedule == cosine.config()
+    with pytest.warns(UserWarning, match="but this model learned"):
+        dh.ddpm_sample(loaded, dh.NoiseSchedule("linear", 1000), points, 2, progress=False)
