@@ -12,7 +12,7 @@ conditional (Ho & Salimans' w is ours minus 1). ``__all__`` lists the public sur
 imports only from modules below it, never from this file.
 """
 from ._version import __version__
-from .conditioning import NULL_LABEL
+from .conditioning import NULL_LABEL, drop_labels
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, toy_class_outlines, white_square)
 from .exact import GaussianNoisePredictor
@@ -45,6 +45,7 @@ __all__ = [
     "NoiseSchedule", "SCHEDULE_NAMES", "make_betas",
     # models and conditioning
     "MLPDenoiser", "UNet", "DigitClassifier", "SinusoidalTimeEmbedding", "build_model", "count_parameters", "NULL_LABEL",
+    "drop_labels",
     # steps, time grids and samplers
     "ddpm_step", "ddim_step", "dpm_solver_step", "unipc_step", "unipc_correct", "make_timesteps",
     "matching_timesteps", "SPACINGS", "DEFAULT_SPACINGS",

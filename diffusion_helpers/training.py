@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ._checks import (check_bool, check_choice, check_float_tensor, check_image_range, check_int, check_number,
                       check_seed)
-from .conditioning import NULL_LABEL, check_labels
+from .conditioning import _drop_labels, check_labels
 from .loss_warnings import DIVERGENCE_FACTOR, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
 from .model_checks import check_model, check_model_input, model_num_classes
@@ -214,8 +214,7 @@ def _train_generator(model, schedule, data, labels, config):
             t = torch.randint(schedule.num_timesteps, (config.batch_size,), generator=generator).to(device)
             y = None
             if labels is not None:
-                drop = (torch.rand(config.batch_size, generator=generator) < config.label_dropout).to(device)
-                y = torch.where(drop, NULL_LABEL, labels[index])
+                y = _drop_labels(labels[index], config.label_dropout, generator)  # dh.drop_labels, unchecked
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=r".*look like images in \[0, 1\]")  # said once, of data
                 per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
