@@ -27,7 +27,7 @@ from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_
 from .references import Reference, load_reference, missing_reference_note, record
 from .claims import check_claims
 from . import references
-from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
+from .runtime import optional_import, pick_device, presenter_mode, quick_mode, seed_everything
 from .samplers import SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
@@ -67,7 +67,7 @@ __all__ = [
     # measured values: their uncertainty, and what a run costs
     "Estimate", "share_estimate", "frechet_interval", "distance_interval", "mean_estimate", "compare", "ordering", "measure_cost", "Cost",
     # the session
-    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
+    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode", "optional_import",
     # submodules the notebooks use by name
     "exercises", "plots", "widgets",
 ]
