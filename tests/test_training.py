@@ -388,9 +388,9 @@ def test_grad_norms_are_the_norms_before_clipping_and_clipping_caps_them():
     for grad_clip in (None, 0.05):
         seen = []
         for state in dh.train_steps(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=512),
-                                    steps=30, batch_size=64, grad_clip=grad_clip, progress=False):
+                                    steps=12, batch_size=64, grad_clip=grad_clip, progress=False):
             seen.append((state.grad_norm, gradient_norm(state.model)))
-        assert len(state.grad_norms) == 30 and [norm for norm, _ in seen] == state.grad_norms
+        assert len(state.grad_norms) == 12 and [norm for norm, _ in seen] == state.grad_norms
         for norm, after in seen:
             expected = norm if grad_clip is None else min(grad_clip, norm)
             assert after == pytest.approx(expected, rel=1e-4)
