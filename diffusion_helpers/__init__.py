@@ -22,12 +22,13 @@ from .loop import SamplerState
 from .cost import Cost, measure_cost
 from .metrics import (DigitReference, class_diversity, digit_reference, digit_report, frechet_distance,
                       gaussian_baseline_loss, sliced_wasserstein)
+from .metrics_shapes import shape_fit, shape_report
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .references import Reference, load_reference, missing_reference_note, record
 from .claims import check_claims
 from . import references
-from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
+from .runtime import optional_import, pick_device, presenter_mode, quick_mode, seed_everything
 from .samplers import SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
@@ -64,11 +65,11 @@ __all__ = [
     "load_reference", "missing_reference_note", "record", "Reference", "check_claims", "references",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
-    "digit_reference", "DigitReference",
+    "digit_reference", "DigitReference", "shape_report", "shape_fit",
     # measured values: their uncertainty, and what a run costs
     "Estimate", "share_estimate", "frechet_interval", "distance_interval", "mean_estimate", "compare", "ordering", "measure_cost", "Cost",
     # the session
-    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
+    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode", "optional_import",
     # submodules the notebooks use by name
     "exercises", "plots", "widgets",
 ]

@@ -377,3 +377,24 @@ def test_a_conditional_model_needs_labels():
 def test_odd_training_options_name_the_option(options, error, words):
     with pytest.raises(error, match=re.escape(words)):
         dh.train(dh.MLPDenoiser(hidden_dim=8), dh.NoiseSchedule("linear", 10), dh.make_toy_2d(n=50), steps=1, **options)
+
+
+def test_grad_norms_are_the_norms_before_clipping_and_clipping_caps_them():
+    """Each step's recorded norm is that of all gradients as one vector; after clipping to c the
+    gradients' norm is min(c, that norm); with grad_clip=None it is the norm itself."""
+    def gradient_norm(model):
+        return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm().item()
+
+    for grad_clip in (None, 0.05):
+        seen = []
+        for state in dh.train_steps(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=512),
+                                    steps=12, batch_size=64, grad_clip=grad_clip, progress=False):
+            seen.append((state.grad_norm, gradient_norm(state.model)))
+        assert len(state.grad_norms) == 12 and [norm for norm, _ in seen] == state.grad_norms
+        for norm, after in seen:
+            expected = norm if grad_clip is None else min(grad_clip, norm)
+            assert after == pytest.approx(expected, rel=1e-4)
+        if grad_clip is not None:
+            assert max(state.grad_norms) > grad_clip, "the test must clip some steps"
+    result = dh.train(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=512), steps=5, progress=False)
+    assert len(result.grad_norms) == 5 and all(norm > 0 for norm in result.grad_norms)
