@@ -6,10 +6,11 @@ Every sampler takes the same parameters in the same order,
            guidance_interval, clip_x0, generator, progress, return_trajectory, <its own options>)
 
 (DDPM's own option: variance, "beta_tilde" or "beta"; DDIM's: eta), and its ``*_steps``
-generator the same without return_trajectory, yielding a SamplerState (t, x, x0_hat) after each step. Only the defaults differ: num_steps
-(DDPM None = all T, DDIM 50, DPM-Solver++ 15, UniPC 10) and spacing, ``DEFAULT_SPACINGS[name]``
-("trailing" for DDPM and DDIM; for the two ODE solvers the grid that measured best at 15 model
-calls in benchmarks/sampler_benchmark.py, which prints it beside the measured best).
+generator the same without return_trajectory, yielding a SamplerState (t, x, x0_hat) after
+each step. Only the defaults differ: num_steps (DDPM None = all T, DDIM 50, DPM-Solver++ 15,
+UniPC 10) and spacing, ``DEFAULT_SPACINGS[name]`` ("trailing" for DDPM and DDIM; for the two ODE
+solvers the grid that measured best at 15 model calls in benchmarks/sampler_benchmark.py, which
+prints it beside the measured best).
 """
 from .sampling import ddim_sample, ddim_steps, ddpm_sample, ddpm_steps
 from .solvers import dpm_solver_sample, dpm_solver_steps, unipc_sample, unipc_steps
