@@ -38,7 +38,7 @@ from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unip
 from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps, matching_timesteps
 from .uncertainty import Estimate, compare, distance_interval, frechet_interval, mean_estimate, ordering, share_estimate
 from . import exercises, plots, widgets
-from .losses import diffusion_loss
+from .losses import diffusion_loss, variational_bound_weights
 from .training import TrainConfig, TrainResult, TrainState, train, train_steps
 
 __all__ = [
@@ -55,7 +55,7 @@ __all__ = [
     # latents, guidance, the exact predictor
     "ddim_invert", "slerp", "guided_noise", "GaussianNoisePredictor",
     # training
-    "diffusion_loss", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
+    "diffusion_loss", "variational_bound_weights", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
     # data
     "load_mnist", "make_toy_2d", "make_toy_classes", "toy_class_outlines", "make_shapes", "augment_digits", "checkerboard", "white_square",
     "TOY_NAMES", "TOY_CLASS_NAMES", "SHAPE_NAMES",

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import diffusion_helpers as dh
-from diffusion_helpers.losses import loss_weights
+from diffusion_helpers.losses import loss_weights, variational_bound_weights
+from diffusion_helpers.schedules import posterior_coefficients
 from diffusion_helpers.training import learning_rate
 
 
@@ -113,6 +114,63 @@ def test_min_snr_weights_follow_the_formula():
     assert torch.equal(weights[noisy], torch.ones(int(noisy.sum())))
     assert torch.allclose(weights[~noisy], 5.0 / snr[~noisy])
     assert torch.equal(loss_weights(dh.TrainConfig(), schedule, t), torch.ones(1000))
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+@pytest.mark.parametrize("variance", ["beta_tilde", "beta"])
+def test_variational_bound_weights_are_eq_12_written_out(name, variance):
+    """w_t = beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t)) (Ho et al. 2020, eq. 12), computed here in
+    Python floats from the betas, one t at a time; index 0 takes beta~ of index 1 (beta~_0 = 0)."""
+    schedule = dh.NoiseSchedule(name, 200)
+    betas = schedule.betas.double().tolist()
+    weights = variational_bound_weights(schedule, variance)
+    assert weights.shape == (200,) and weights.dtype == torch.float64
+    abar, abar_prev, expected = 1.0, 1.0, []
+    for beta in betas:
+        abar_prev, abar = abar, abar * (1 - beta)
+        expected.append((beta, (1 - abar_prev) / (1 - abar) * beta if variance == "beta_tilde" else beta, abar))
+    sigma_squared = [e[1] for e in expected]
+    if variance == "beta_tilde":
+        assert sigma_squared[0] == 0.0
+        sigma_squared[0] = sigma_squared[1]
+    by_hand = [beta**2 / (2 * sigma2 * (1 - beta) * (1 - abar)) for (beta, _, abar), sigma2 in zip(expected, sigma_squared)]
+    torch.testing.assert_close(weights, torch.tensor(by_hand, dtype=torch.float64), rtol=1e-9, atol=0)
+
+
+def test_variational_bound_weights_turn_the_kl_of_two_means_into_the_noise_error():
+    """Eq. 12: ||mu~_t(x_t, x_0) - mu_theta(x_t, eps_hat)||^2 / (2 sigma_t^2) = w_t ||eps - eps_hat||^2, with
+    mu~ the posterior's mean (eq. 7, in double precision) and mu_theta the DDPM step's mean (dh.ddpm_step, z = 0)."""
+    schedule = dh.NoiseSchedule("linear", 1000)
+    generator = torch.Generator().manual_seed(0)
+    x0, eps, eps_hat = (torch.randn(32, 2, generator=generator, dtype=torch.float64) for _ in range(3))
+    for variance in ("beta_tilde", "beta"):
+        weights = variational_bound_weights(schedule, variance)
+        for t in (1, 10, 300, 999):
+            abar = schedule.alpha_bar(t)  # in double precision, as the step's and the posterior's coefficients
+            x_t = math.sqrt(abar) * x0 + math.sqrt(1 - abar) * eps
+            coef_x0, coef_xt, _ = posterior_coefficients(schedule.alpha_bar(t), schedule.alpha_bar(t - 1))  # eq. 7
+            posterior_mean = coef_x0 * x0 + coef_xt * x_t
+            model_mean, _ = dh.ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=torch.zeros_like(x_t), variance=variance)
+            sigma_squared = (schedule.posterior_variance if variance == "beta_tilde" else schedule.betas)[t].double()
+            kl_term = (posterior_mean - model_mean).square().sum(1) / (2 * sigma_squared)
+            torch.testing.assert_close(kl_term, weights[t] * (eps - eps_hat).square().sum(1), rtol=1e-5, atol=0)
+
+
+def test_variational_bound_weights_with_beta_tilde_are_half_the_snr_ratio_minus_one():
+    """With sigma_t^2 = beta~_t, w_t = (SNR(t-1) / SNR(t) - 1) / 2 (Kingma et al. 2021, in discrete time):
+    largest near the data, smallest near the noise; the simple loss weighs every t the same."""
+    schedule = dh.NoiseSchedule("linear", 1000)
+    snr = schedule.alphas_cumprod_float64 / (1 - schedule.alphas_cumprod_float64)
+    weights = variational_bound_weights(schedule)
+    torch.testing.assert_close(weights[1:], (snr[:-1] / snr[1:] - 1) / 2, rtol=1e-9, atol=0)
+    assert weights[1] > 50 * weights[500]
+
+
+def test_variational_bound_weights_refuse_a_wrong_variance_or_schedule():
+    with pytest.raises(ValueError, match=re.escape("variance must be one of ['beta_tilde', 'beta']")):
+        variational_bound_weights(dh.NoiseSchedule("linear", 10), "fixed_small")
+    with pytest.raises(TypeError, match="schedule must be a NoiseSchedule"):
+        variational_bound_weights("linear")
 
 
 def test_min_snr_with_a_gamma_above_every_snr_is_the_plain_loss():
