@@ -17,6 +17,7 @@ from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, chec
                    make_toy_2d, make_toy_classes, toy_class_outlines, white_square)
 from .exact import GaussianNoisePredictor
 from .guidance import guided_noise
+from .inpainting import inpaint_sample, inpaint_steps, seam_jump
 from .latents import ddim_invert, slerp
 from .loop import SamplerState
 from .cost import Cost, measure_cost
@@ -52,8 +53,8 @@ __all__ = [
     "matching_timesteps", "SPACINGS", "DEFAULT_SPACINGS",
     "SAMPLERS", "SAMPLER_STEPS", "SamplerState", "ddpm_sample", "ddim_sample", "dpm_solver_sample", "unipc_sample",
     "ddpm_steps", "ddim_steps", "dpm_solver_steps", "unipc_steps",
-    # latents, guidance, the exact predictor
-    "ddim_invert", "slerp", "guided_noise", "GaussianNoisePredictor",
+    # latents, inpainting, guidance, the exact predictor
+    "ddim_invert", "slerp", "inpaint_sample", "inpaint_steps", "seam_jump", "guided_noise", "GaussianNoisePredictor",
     # training
     "diffusion_loss", "variational_bound_weights", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
     # data

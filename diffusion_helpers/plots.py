@@ -16,6 +16,8 @@ from .plots_points import (animate_points, pick_frames, plot_guidance_fields, pl
 from .plots_measures import plot_lines_beside, run_line  # noqa: F401,E402
 # notebook 6's figures of conditioning: the class-embedding table, sizes at scale (plots_conditioning.py)
 from .plots_conditioning import plot_class_embedding, plot_sizes_at_scale, sizes_at_scale  # noqa: F401,E402
+# notebook 5's inpainting figure (plots_inpainting.py), part of dh.plots too
+from .plots_inpainting import show_inpainting  # noqa: F401,E402
 
 READABLE = {"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90}  # applied by dh.setup()
 # presenter mode (DIFFUSION_PRESENTER=1): read from the back of a lecture hall
