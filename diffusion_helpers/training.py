@@ -231,9 +231,14 @@ def _train_generator(model, schedule, data, labels, config):
                     f"{step - 1}.")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            # the norm of all gradients as one vector; scaled down to grad_clip where it is larger
-            max_norm = config.grad_clip if config.grad_clip is not None else math.inf
-            grad_norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm).item())
+            # the norm of all gradients as one vector; scaled down to grad_clip where it is larger (without
+            # clipping only measured: clip_grad_norm_(..., inf) would multiply the gradients by inf / inf = NaN
+            # once their norm overflows, and turn a diverging run's huge loss into NaN)
+            if config.grad_clip is not None:
+                grad_norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip).item())
+            else:
+                grad_norms.append(torch.linalg.vector_norm(torch.stack(
+                    [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None])).item())
             optimizer.step()
             if ema_model is not model:  # warm-up so that short runs still get a useful EMA
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
