@@ -17,8 +17,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python tools/install_torch.py
 
+# the notebooks' optional extra too (diffusers, for the side-by-side of notebooks 4 and 5)
 setup: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[diffusers]"
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)

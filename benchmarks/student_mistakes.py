@@ -272,6 +272,12 @@ def issue_30(model, s, cond, s_cond, classifier, digits, labels, x_T):
         cond, s_cond, x_T, 5, y=torch.arange(8), guidance_scale=1e6, **quiet))
     attempt("guidance_scale = 7.5 (Stable Diffusion's default): must stay silent", lambda: "no warning, values {:.3g} to {:.3g}"
             .format(*dh.ddim_sample(cond, s_cond, x_T, 5, y=torch.arange(8), guidance_scale=7.5, **quiet).aminmax()))
+    attempt("the shipped cosine model sampled with a linear schedule", lambda: dh.ddim_sample(
+        model, dh.NoiseSchedule("linear", 1000), x_T, 5, **quiet))
+    attempt("the shipped model sampled with a cosine schedule of T = 500", lambda: dh.ddim_sample(
+        model, dh.NoiseSchedule("cosine", 500), x_T, 5, **quiet))
+    attempt("the shipped model with its own schedule: must stay silent", lambda: "no warning, values {:.3g} to {:.3g}"
+            .format(*dh.ddim_sample(model, s, x_T, 5, **quiet).aminmax()))
     attempt("predict_x0 with noise (B, 1, 1, 1) for x_t (B, 1, 8, 8)", lambda: dh.NoiseSchedule().predict_x0(
         torch.randn(4, 1, 8, 8), 500, torch.randn(4, 1, 1, 1)))
     attempt("ddim_step with noise (B, 1, 1, 1)", lambda: dh.ddim_step(

@@ -12,7 +12,7 @@ conditional (Ho & Salimans' w is ours minus 1). ``__all__`` lists the public sur
 imports only from modules below it, never from this file.
 """
 from ._version import __version__
-from .conditioning import NULL_LABEL
+from .conditioning import NULL_LABEL, drop_labels
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, toy_class_outlines, white_square)
 from .exact import GaussianNoisePredictor
@@ -23,12 +23,13 @@ from .loop import SamplerState
 from .cost import Cost, measure_cost
 from .metrics import (DigitReference, class_diversity, digit_reference, digit_report, frechet_distance,
                       gaussian_baseline_loss, sliced_wasserstein)
+from .metrics_shapes import shape_fit, shape_report
 from .models import DigitClassifier, MLPDenoiser, SinusoidalTimeEmbedding, UNet, build_model, count_parameters
 from .pretrained import list_pretrained, load_checkpoint, load_pretrained, save_checkpoint
 from .references import Reference, load_reference, missing_reference_note, record
 from .claims import check_claims
 from . import references
-from .runtime import pick_device, presenter_mode, quick_mode, seed_everything
+from .runtime import optional_import, pick_device, presenter_mode, quick_mode, seed_everything
 from .samplers import SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
@@ -38,7 +39,7 @@ from .solvers import (dpm_solver_sample, dpm_solver_step, dpm_solver_steps, unip
 from .timesteps import DEFAULT_SPACINGS, SPACINGS, make_timesteps, matching_timesteps
 from .uncertainty import Estimate, compare, distance_interval, frechet_interval, mean_estimate, ordering, share_estimate
 from . import exercises, plots, widgets
-from .losses import diffusion_loss
+from .losses import diffusion_loss, variational_bound_weights
 from .training import TrainConfig, TrainResult, TrainState, train, train_steps
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "NoiseSchedule", "SCHEDULE_NAMES", "make_betas",
     # models and conditioning
     "MLPDenoiser", "UNet", "DigitClassifier", "SinusoidalTimeEmbedding", "build_model", "count_parameters", "NULL_LABEL",
+    "drop_labels",
     # steps, time grids and samplers
     "ddpm_step", "ddim_step", "dpm_solver_step", "unipc_step", "unipc_correct", "make_timesteps",
     "matching_timesteps", "SPACINGS", "DEFAULT_SPACINGS",
@@ -54,7 +56,7 @@ __all__ = [
     # latents, inpainting, guidance, the exact predictor
     "ddim_invert", "slerp", "inpaint_sample", "inpaint_steps", "seam_jump", "guided_noise", "GaussianNoisePredictor",
     # training
-    "diffusion_loss", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
+    "diffusion_loss", "variational_bound_weights", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
     # data
     "load_mnist", "make_toy_2d", "make_toy_classes", "toy_class_outlines", "make_shapes", "augment_digits", "checkerboard", "white_square",
     "TOY_NAMES", "TOY_CLASS_NAMES", "SHAPE_NAMES",
@@ -64,11 +66,11 @@ __all__ = [
     "load_reference", "missing_reference_note", "record", "Reference", "check_claims", "references",
     # metrics
     "digit_report", "frechet_distance", "sliced_wasserstein", "class_diversity", "gaussian_baseline_loss",
-    "digit_reference", "DigitReference",
+    "digit_reference", "DigitReference", "shape_report", "shape_fit",
     # measured values: their uncertainty, and what a run costs
     "Estimate", "share_estimate", "frechet_interval", "distance_interval", "mean_estimate", "compare", "ordering", "measure_cost", "Cost",
     # the session
-    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode",
+    "setup", "pick_device", "seed_everything", "quick_mode", "presenter_mode", "optional_import",
     # submodules the notebooks use by name
     "exercises", "plots", "widgets",
 ]

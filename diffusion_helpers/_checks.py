@@ -205,9 +205,11 @@ def check_image_range(name, images, slack=0.5):
         raise ValueError(f"{name} hold NaN or inf values: check the sampler or the model that made them")
     low, high = images.min().item(), images.max().item()
     if low < -1 - slack or high > 1 + slack:
+        fix = ("convert [0, 255] images with x / 127.5 - 1" if low >= 0 and high > 2 else
+               "unclipped samples? sample images with clip_x0=True (the default for images), or clamp them with "
+               "x.clamp(-1, 1)")
         raise ValueError(f"{name} must be images in [-1, 1], the series' range, got values from {low:.3g} to "
-                         f"{high:.3g}: convert [0, 255] images with x / 127.5 - 1, and sample with clip_x0=True "
-                         "(the default for images)")
+                         f"{high:.3g}: {fix}")
     if 0 <= low < high:
         warn(f"{name} are all >= 0: they look like images in [0, 1], but the series uses [-1, 1] (black is -1): "
              "convert them with x * 2 - 1")

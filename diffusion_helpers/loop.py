@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_choice, check_float_tensor, warn
 from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
-from .model_checks import check_model, check_model_input, check_prediction
+from .model_checks import check_model, check_model_input, check_prediction, check_trained_schedule
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
@@ -58,6 +58,7 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, *, time
     if x_T.shape[0] == 0:
         raise ValueError(f"{x_T_name} holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")
     check_model_input(model, x_T, x_T_name)  # its shape too: an error names x_T, not the model's own x
+    check_trained_schedule(model, schedule)
     if not bool(torch.isfinite(x_T).all()):
         raise ValueError(f"{x_T_name} holds NaN or inf values: start from finite noise, e.g. torch.randn(...)")
     if generator is not None and not isinstance(generator, torch.Generator):

@@ -1,4 +1,5 @@
 """Distances between point clouds, to put a number on "do the samples look like the data?"."""
+import math
 import warnings
 import weakref
 from typing import NamedTuple
@@ -8,7 +9,7 @@ import torch
 from ._checks import check_float_tensor, check_image_range, check_int, check_number, check_points, check_seed
 from .model_checks import check_model
 from .schedules import NoiseSchedule
-from .uncertainty import frechet_interval, share_estimate
+from .uncertainty import Estimate, frechet_interval, share_estimate
 
 
 def sliced_wasserstein(a, b, num_projections=256, seed=0):
@@ -102,14 +103,19 @@ def check_asked_labels(asked_labels, batch, num_classes=10):
                          f"{int(asked_labels.min())} to {int(asked_labels.max())}")
 
 
-def class_diversity(features, labels):
+def class_diversity(features, labels, standard_error=False):
     """How varied the samples of each class are: the mean distance between two different samples
     of the same class, averaged over the K classes that hold at least two samples,
 
         diversity = (1/K) sum_k mean_{i != j, y_i = y_j = k} |f_i - f_j|.
 
-    Args: features (N, F), e.g. the digit classifier's features; labels (N,) integers.
-    Returns a float (0 when every class's samples are identical: a collapsed generator).
+    Args: features (N, F), e.g. the digit classifier's features; labels (N,) integers;
+        standard_error: also return its uncertainty, a dh.Estimate (value, error, low, high): the
+        jackknife over the samples of each class (leave one out; Efron & Stein 1981), error^2 =
+        (1/K^2) sum_k (n_k - 1)/n_k sum_i (m_k(-i) - mean_i m_k(-i))^2, interval value +- 1.96 error
+        (NaN when a class has fewer than three samples).
+    Returns a float (0 when every class's samples are identical: a collapsed generator), or the
+    dh.Estimate when ``standard_error``.
     """
     check_points("features", features, min_count=1)
     if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
@@ -120,15 +126,28 @@ def class_diversity(features, labels):
     features, labels = features.detach().cpu().double(), labels.cpu()
     if not bool(torch.isfinite(features).all()):
         raise ValueError("features hold NaN or inf values: check the images they come from")
-    per_class = []
+    per_class, variances = [], []
     for label in labels.unique():
         members = features[labels == label]
-        if len(members) >= 2:
-            per_class.append(torch.pdist(members).mean().item())
+        n = len(members)
+        if n < 2:
+            continue
+        distances = torch.cdist(members, members)  # (n, n), zero on the diagonal
+        total = distances.sum().item() / 2  # each pair once
+        per_class.append(total / (n * (n - 1) / 2))
+        if n >= 3:  # leave sample i out: the pairs it was in go
+            left_out = (total - distances.sum(1)) / ((n - 1) * (n - 2) / 2)
+            variances.append((n - 1) / n * ((left_out - left_out.mean()) ** 2).sum().item())
+        else:
+            variances.append(float("nan"))
     if not per_class:
         raise ValueError("class_diversity needs at least two samples of one class in labels (a spread needs two), "
                          f"got {len(labels)} samples in {len(labels.unique())} classes")
-    return sum(per_class) / len(per_class)
+    value = sum(per_class) / len(per_class)
+    if not standard_error:
+        return value
+    error = math.sqrt(sum(variances)) / len(per_class)
+    return Estimate(value, error, value - 1.96 * error, value + 1.96 * error)
 
 
 class DigitReference(NamedTuple):
@@ -218,8 +237,9 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
         diversity: ``class_diversity`` of the features grouped by ``asked_labels``, if given;
         frechet: Frechet distance to ``real_images`` in the classifier's feature space, if given;
         n: the number of images;
-        estimates: each share above (and frechet) as a dh.Estimate: the share's standard error
-            sqrt(p (1 - p) / n), the Frechet distance's bootstrap interval (``resamples``).
+        estimates: each share above (and frechet, and diversity) as a dh.Estimate: the share's
+            standard error sqrt(p (1 - p) / n), the Frechet distance's bootstrap interval
+            (``resamples``), the diversity's jackknife (``class_diversity``).
     """
     check_float_tensor("images", images, min_dim=4, last_dims=(1, 28, 28))
     check_image_range("images", images)
@@ -261,9 +281,12 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
               "n": n}
     if asked_labels is not None:
         report["accuracy"] = ((top_class == asked_labels.cpu()) & digit).double().mean().item()
-        report["diversity"] = class_diversity(features, asked_labels)
+        diversity = class_diversity(features, asked_labels, standard_error=True)
+        report["diversity"] = diversity.value
     report["estimates"] = {key: share_estimate(report[key], n)
                            for key in ("digit", "noise", "blank", "confident", "accuracy") if key in report}
+    if asked_labels is not None:
+        report["estimates"]["diversity"] = diversity
     if real_images is not None:
         real_features = _features(classifier, real_images, batch_size)
         report["frechet"] = frechet_distance(features, real_features)

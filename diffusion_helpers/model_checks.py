@@ -64,3 +64,24 @@ def check_prediction(eps_hat, x_t, t):
         raise ValueError(f"the model's noise prediction at t={int(t[0])} holds NaN or inf values "
                          "(check x_T, the model's weights and its input range)")
     return eps_hat
+
+
+def check_trained_schedule(model, schedule):
+    """Warn when a model is sampled with another noise schedule than the one it learned (its
+    ``trained_schedule``, a ``schedule.config()`` that dh.train and dh.load_checkpoint set): its noise
+    predictions then answer noise levels other than those the sampler assumes, and the samples come out
+    wrong without an error. Models without the attribute (your own) are not checked."""
+    from ._checks import warn
+    from .schedules import NoiseSchedule
+
+    trained = getattr(model, "trained_schedule", None)
+    if trained is None:
+        return
+    learned = NoiseSchedule.from_config(trained)
+    if learned.num_timesteps == schedule.num_timesteps and torch.allclose(
+            learned.alphas_cumprod.cpu(), schedule.alphas_cumprod.detach().cpu().to(learned.alphas_cumprod.dtype),
+            rtol=1e-4, atol=1e-7):
+        return
+    warn(f"schedule is {schedule!r}, but this model learned {learned!r}: its noise predictions answer that "
+         "schedule's noise levels, so sampling with another gives wrong samples. Use the schedule it was trained "
+         "with (dh.load_pretrained returns it: model, schedule = dh.load_pretrained(...)).")

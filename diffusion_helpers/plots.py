@@ -14,6 +14,8 @@ from .plots_points import (animate_points, pick_frames, plot_guidance_fields, pl
                            scatter_classes, scatter_points)
 # a student's numbers beside the shipped reference run (plots_measures.py), part of dh.plots too
 from .plots_measures import plot_lines_beside, run_line  # noqa: F401,E402
+# notebook 6's figures of conditioning: the class-embedding table, sizes at scale (plots_conditioning.py)
+from .plots_conditioning import plot_class_embedding, plot_sizes_at_scale, sizes_at_scale  # noqa: F401,E402
 # notebook 5's inpainting figure (plots_inpainting.py), part of dh.plots too
 from .plots_inpainting import show_inpainting  # noqa: F401,E402
 
@@ -260,6 +262,20 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
     return fig
 
 
+def _nudged(x, index, count, logx, panel_x, share=0.15):
+    """x moved sideways for series ``index`` of ``count``, so that bars at one x sit side by side: all
+    the series together span ``share`` of the gap between neighbouring x values (a ratio on a log axis),
+    so no point strays halfway to the next x. ``panel_x``: every x of the panel, whose gaps count."""
+    if count < 2:
+        return x
+    offset = share * (index / (count - 1) - 0.5)
+    if logx:
+        ratios = np.diff(np.log(np.unique(panel_x))) if (panel_x > 0).all() else np.array([])
+        return x * np.exp(offset * (ratios.min() if ratios.size else np.log(2)))
+    gaps = np.diff(np.unique(panel_x))
+    return x + offset * (gaps.min() if gaps.size else 1.0)
+
+
 def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=None, size=(5.6, 4.0)):
     """A row of line charts. ``panels`` maps a panel's y-axis label to {series name: (x, y)}; y may
     hold measured values (dh.Estimate, dh.Cost), drawn with error bars from their low to high
@@ -277,13 +293,13 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
     names = list(dict.fromkeys(name for series in panels.values() for name in series))  # one colour a series
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
+        panel_x = np.array([float(value) for x, _ in series.values() for value in x])
         for name, (x, y) in series.items():
             x, color = np.asarray(x, dtype=float), f"C{names.index(name) % 10}"
+            x = _nudged(x, names.index(name), len(names), logx, panel_x)  # every series, bars or not: one place a series
             if all(hasattr(v, "low") and hasattr(v, "high") for v in y):  # dh.Estimate or dh.Cost: error bars
                 values = np.array([v.value for v in y], dtype=float)
                 bars = np.array([[v.value - v.low for v in y], [v.high - v.value for v in y]], dtype=float)
-                shift = 0.025 * (names.index(name) - (len(names) - 1) / 2)  # bars at one x side by side
-                x = x * (1 + shift) if logx else x + shift * (np.ptp(x) or 1.0)
                 ax.errorbar(x, values, yerr=bars, marker="o", ms=4, capsize=3, label=name, color=color)
             else:
                 ax.plot(x, np.asarray(y, dtype=float), marker="o", ms=4, label=name, color=color)

@@ -32,6 +32,16 @@ def _values(y):
     return np.asarray(y, dtype=float), None
 
 
+def _spread_out(ticks, factor=1.4):
+    """The ticks of a log axis, each at least ``factor`` times the one before (15 and 20 printed side by
+    side would run into one another as "1520")."""
+    shown = []
+    for value in ticks:
+        if not shown or value >= factor * shown[-1]:
+            shown.append(value)
+    return shown
+
+
 def plot_lines_beside(panels, reference_panels, xlabel, caption, title=None, logx=False, logy=False,
                       references=None, size=(5.6, 4.0)):
     """dh.plots.plot_lines(panels, ...) with the reference run's series drawn beside: the same colour
@@ -57,7 +67,8 @@ def plot_lines_beside(panels, reference_panels, xlabel, caption, title=None, log
         if reference_panels.get(label):
             ax.plot([], [], ls="--", marker="x", color="gray", alpha=0.6, label="reference run (dashed)")
         if logx and 0 < len(ticks) <= 14:
-            ax.set_xticks(sorted(ticks), [f"{value:g}" for value in sorted(ticks)])
+            shown = _spread_out(sorted(value for value in ticks if value > 0))
+            ax.set_xticks(shown, [f"{value:g}" for value in shown])
             ax.xaxis.set_minor_formatter(NullFormatter())
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=9)

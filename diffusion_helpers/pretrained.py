@@ -110,6 +110,8 @@ def load_checkpoint(path, device="cpu"):
                                      for what, keys in (("missing weights", missing), ("unexpected weights", unexpected),
                                                         ("wrong shapes", wrong_shapes)) if keys))
     model.load_state_dict(state_dict)
+    if schedule is not None:
+        model.trained_schedule = metadata["schedule"]  # the samplers warn when given another (dh.model_checks)
     return model.eval().to(device), schedule, metadata
 
 

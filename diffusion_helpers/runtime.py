@@ -1,7 +1,9 @@
-"""Where the series runs: device choice, seeds, and the switches read from the environment (quick
-mode, presenter mode)."""
+"""Where the series runs: device choice, seeds, the switches read from the environment (quick
+mode, presenter mode), and the optional packages some cells use."""
+import importlib
 import os
 import random
+import subprocess
 import sys
 
 import numpy as np
@@ -70,3 +72,42 @@ def presenter_mode():
 def on_colab():
     """True inside a Google Colab kernel (which imports google.colab before any cell runs)."""
     return "google.colab" in sys.modules
+
+
+# The optional packages of the notebooks: name -> (pip requirement, what needs it). `make lab` installs
+# them (pyproject's extra of the same name; tests/test_runtime.py checks that the two agree).
+OPTIONAL_PACKAGES = {
+    "diffusers": ("diffusers>=0.25", "the side-by-side with Hugging Face diffusers' schedulers (notebooks 4 and 5)"),
+}
+
+
+def optional_import(name):
+    """Import an optional package, or return None with one line saying what is missing, what needs it
+    and how to install it: a cell that needs it then skips its part instead of failing. On Colab
+    (a throwaway runtime, where the setup cell installs the package too) it is installed with pip
+    first. ``name`` is a key of OPTIONAL_PACKAGES ("diffusers").
+
+    Example::
+
+        diffusers = dh.optional_import("diffusers")
+        if diffusers is not None:
+            scheduler = diffusers.DDPMScheduler(...)
+    """
+    if name not in OPTIONAL_PACKAGES:
+        raise ValueError(f"name must be one of the optional packages {sorted(OPTIONAL_PACKAGES)}, got {name!r}")
+    requirement, needed_for = OPTIONAL_PACKAGES[name]
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        pass
+    if on_colab():
+        print(f"installing {requirement} (Colab) for {needed_for} ...")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=False)
+        importlib.invalidate_caches()
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            pass
+    print(f"{name} is not installed, so this cell skips {needed_for}: install it with "
+          f"`pip install \"{requirement}\"` (`make lab` installs it), then rerun the cell.")
+    return None

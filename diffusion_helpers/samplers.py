@@ -5,11 +5,12 @@ Every sampler takes the same parameters in the same order,
     sample(model, schedule, x_T, num_steps, *, timesteps, spacing, y, guidance_scale,
            guidance_interval, clip_x0, generator, progress, return_trajectory, <its own options>)
 
-(DDIM's own option: eta), and its ``*_steps`` generator the same without return_trajectory,
-yielding a SamplerState (t, x, x0_hat) after each step. Only the defaults differ: num_steps
-(DDPM None = all T, DDIM 50, DPM-Solver++ 15, UniPC 10) and spacing, ``DEFAULT_SPACINGS[name]``
-("trailing" for DDPM and DDIM; for the two ODE solvers the grid that measured best at 15 model
-calls in benchmarks/sampler_benchmark.py, which prints it beside the measured best).
+(DDPM's own option: variance, "beta_tilde" or "beta"; DDIM's: eta), and its ``*_steps``
+generator the same without return_trajectory, yielding a SamplerState (t, x, x0_hat) after
+each step. Only the defaults differ: num_steps (DDPM None = all T, DDIM 50, DPM-Solver++ 15,
+UniPC 10) and spacing, ``DEFAULT_SPACINGS[name]`` ("trailing" for DDPM and DDIM; for the two ODE
+solvers the grid that measured best at 15 model calls in benchmarks/sampler_benchmark.py, which
+prints it beside the measured best).
 """
 from .sampling import ddim_sample, ddim_steps, ddpm_sample, ddpm_steps
 from .solvers import dpm_solver_sample, dpm_solver_steps, unipc_sample, unipc_steps
@@ -25,7 +26,7 @@ class _ByName(dict):
 
 SAMPLERS = _ByName(ddpm=ddpm_sample, ddim=ddim_sample, dpm_solver=dpm_solver_sample, unipc=unipc_sample)
 SAMPLER_STEPS = _ByName(ddpm=ddpm_steps, ddim=ddim_steps, dpm_solver=dpm_solver_steps, unipc=unipc_steps)
-# the parameters every sampler shares, in order; a sampler's own options (DDIM's eta) follow them
+# the parameters every sampler shares, in order; a sampler's own options (DDPM's variance, DDIM's eta) follow them
 SHARED_PARAMETERS = ("model", "schedule", "x_T", "num_steps", "timesteps", "spacing", "y", "guidance_scale",
                      "guidance_interval", "clip_x0", "generator", "progress", "return_trajectory")
 

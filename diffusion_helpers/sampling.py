@@ -14,10 +14,36 @@ import math
 
 import torch
 
-from ._checks import check_bool, check_float_tensor, check_int, check_number, check_same_shape
+from ._checks import check_bool, check_choice, check_float_tensor, check_int, check_number, check_same_shape
 from .loop import prepare_sampling, randn_like, run_to_end, sampling_loop
 from .schedules import NoiseSchedule, posterior_coefficients, x0_hat_from_eps
 from .timesteps import DEFAULT_SPACINGS
+
+
+VARIANCES = ("beta_tilde", "beta")  # DDPM's two choices of sigma_t^2 (Ho et al. 2020, sec. 3.2)
+
+
+def reverse_variance(alpha_bar_t, alpha_bar_prev, variance="beta_tilde"):
+    """sigma_t^2, the variance of the fresh noise z that a DDPM step adds (Ho et al. 2020, sec. 3.2),
+    one of the paper's two choices (there they "had similar results"):
+
+        "beta_tilde": sigma_t^2 = beta~_t = (1 - abar_prev) / (1 - abar_t) beta   (eq. 7; the default)
+        "beta":       sigma_t^2 = beta_t = 1 - abar_t / abar_prev
+
+    beta~ is right when x_0 is one fixed point, beta when x_0 ~ N(0, I): the lower and the upper
+    bound on the reverse step's entropy for data of unit variance. They differ only near the data:
+    beta~_t / beta_t = (1 - abar_{t-1}) / (1 - abar_t) is 0 at t = 0, 0.46 at t = 1 and above 0.9
+    from t = 15 on (linear schedule, T = 1000). Over a gap (t_prev < t - 1) beta is the step's own,
+    1 - abar_t / abar_prev, as in diffusers' DDPMScheduler, where the two are variance_type
+    "fixed_small" and "fixed_large". Floats (or tensors) of alpha-bars; returns sigma_t^2 alike."""
+    beta = 1 - alpha_bar_t / alpha_bar_prev
+    if variance == "beta_tilde":
+        return (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta
+    elif variance == "beta":
+        return beta
+    else:
+        raise ValueError(f"variance must be one of {list(VARIANCES)} (sigma_t^2 = beta~_t or beta_t, Ho et al. 2020, "
+                         f"sec. 3.2), got {variance!r}")
 
 
 def _one_timestep(name, t, low, high):
@@ -55,27 +81,30 @@ def predict_x0_hat(x_t, eps_hat, alpha_bar_t, clip_x0=False):
     return x0_hat, eps_hat
 
 
-def ddpm_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, noise=None, clip_x0=False):
+def ddpm_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, noise=None, clip_x0=False, variance="beta_tilde"):
     """``ddpm_step`` on arguments already checked, with alpha-bars (floats) in place of timesteps;
     noise None adds none (the last step). Returns (x_{t_prev}, x0_hat)."""
     x0_hat, _ = predict_x0_hat(x_t, eps_hat, alpha_bar_t, clip_x0)
-    coef_x0, coef_xt, variance = posterior_coefficients(alpha_bar_t, alpha_bar_prev)
+    coef_x0, coef_xt, _ = posterior_coefficients(alpha_bar_t, alpha_bar_prev)
     mean = coef_x0 * x0_hat + coef_xt * x_t
-    return (mean, x0_hat) if noise is None else (mean + math.sqrt(variance) * noise, x0_hat)
+    if noise is None:
+        return mean, x0_hat
+    return mean + math.sqrt(reverse_variance(alpha_bar_t, alpha_bar_prev, variance)) * noise, x0_hat
 
 
-def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
+def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False, variance="beta_tilde"):
     """One ancestral DDPM step from timestep t to t_prev < t (Ho et al. 2020, Algorithm 2):
 
         x0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t)                          (eq. 15)
-        x_{t_prev} = mu~ + sqrt(beta~) z,   z ~ N(0, I)            the posterior q(x_{t_prev} | x_t, x0_hat)
+        x_{t_prev} = mu~ + sigma z,   z ~ N(0, I)     sigma^2 = beta~ (the posterior q(x_{t_prev} | x_t, x0_hat)) or beta
         mu~ = sqrt(abar_prev) beta / (1 - abar_t) x0_hat + sqrt(alpha) (1 - abar_prev) / (1 - abar_t) x_t  (eq. 7)
         beta~ = (1 - abar_prev) / (1 - abar_t) beta                                        (eq. 7)
 
     where alpha = abar_t / abar_prev and beta = 1 - alpha: alpha_t and beta_t when t_prev = t - 1,
     and the same step over a gap otherwise (as diffusers' DDPMScheduler takes it). Unclipped, mu~
     equals Algorithm 2's (x_t - beta / sqrt(1 - abar_t) eps_hat) / sqrt(alpha). The last step
-    (t_prev = -1) adds no noise.
+    (t_prev = -1) adds no noise. ``variance="beta"`` adds sqrt(beta) z instead of sqrt(beta~) z, the
+    other choice of Ho et al. 2020, sec. 3.2 (diffusers' variance_type "fixed_large").
 
     Args:
         schedule: the NoiseSchedule the model was trained with.
@@ -84,16 +113,19 @@ def ddpm_step(schedule, x_t, t, t_prev, eps_hat, *, noise=None, clip_x0=False):
         eps_hat: the predicted noise eps_theta(x_t, t), shaped like x_t.
         noise: z, shaped like x_t; drawn with torch.randn_like if None.
         clip_x0: clamp x0_hat to [-1, 1] (right for images) before forming the mean.
+        variance: sigma^2 of the fresh noise, "beta_tilde" (default) or "beta" (``reverse_variance``,
+            Ho et al. 2020, sec. 3.2).
     Returns:
         (x_{t_prev}, x0_hat), both shaped like x_t.
     """
     t, t_prev = check_step(schedule, x_t, t, t_prev, eps_hat, noise, clip_x0)
+    check_choice("variance", variance, VARIANCES)
     if t_prev > t:
         raise ValueError(f"a DDPM step goes from t to an earlier t_prev, got t={t}, t_prev={t_prev}")
     if t_prev >= 0 and noise is None:
         noise = torch.randn_like(x_t)
     return ddpm_update(x_t, eps_hat, schedule.alpha_bar(t), schedule.alpha_bar(t_prev),
-                       noise if t_prev >= 0 else None, clip_x0)
+                       noise if t_prev >= 0 else None, clip_x0, variance)
 
 
 def ddim_update(x_t, eps_hat, alpha_bar_t, alpha_bar_prev, eta=0.0, noise=None, clip_x0=False):
@@ -139,16 +171,18 @@ def ddim_step(schedule, x_t, t, t_prev, eps_hat, *, eta=0.0, noise=None, clip_x0
 
 
 def ddpm_steps(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddpm"], y=None,
-               guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True):
+               guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
+               variance="beta_tilde"):
     """DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), yielding a SamplerState (t, x, x0_hat)
     after each ``ddpm_step``. Arguments as for ``ddpm_sample``."""
     run = prepare_sampling(model, schedule, x_T, num_steps, None, timesteps=timesteps, spacing=spacing, y=y,
                            guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
                            generator=generator)
+    check_choice("variance", variance, VARIANCES)
 
     def step(x, eps_hat, alpha_bar_t, alpha_bar_prev, memory):
         noise = randn_like(x, generator) if alpha_bar_prev < 1 else None  # alpha-bar 1: the last step, no noise
-        return (*ddpm_update(x, eps_hat, alpha_bar_t, alpha_bar_prev, noise, run.clip_x0), None)
+        return (*ddpm_update(x, eps_hat, alpha_bar_t, alpha_bar_prev, noise, run.clip_x0, variance), None)
     return sampling_loop(model, x_T, run, step, progress, "DDPM sampling")
 
 
@@ -169,7 +203,7 @@ def ddim_steps(model, schedule, x_T, num_steps=50, *, timesteps=None, spacing=DE
 
 def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing=DEFAULT_SPACINGS["ddpm"], y=None,
                 guidance_scale=1.0, guidance_interval=None, clip_x0=None, generator=None, progress=True,
-                return_trajectory=False):
+                return_trajectory=False, variance="beta_tilde"):
     """Generate samples with DDPM (Ho et al. 2020, Algorithm 2): T steps of ``ddpm_step`` from x_T.
 
     Example: ``digits = dh.ddpm_sample(model, schedule, torch.randn(16, 1, 28, 28))``.
@@ -200,13 +234,16 @@ def ddpm_sample(model, schedule, x_T, num_steps=None, *, timesteps=None, spacing
             (deterministic samplers draw none).
         progress: show a tqdm bar.
         return_trajectory: also return [x_T, ..., x_0], num_steps + 1 tensors (for plots).
+        variance: DDPM's own option, sigma_t^2 of the fresh noise: "beta_tilde" (default, the
+            posterior's beta~_t) or "beta" (beta_t), the paper's two choices (Ho et al. 2020, sec. 3.2;
+            diffusers' "fixed_small" and "fixed_large"); they differ only in the last steps.
     Returns:
         x_0 shaped like x_T (images in [-1, 1]), or (x_0, trajectory). ``ddpm_steps`` takes the
         same arguments (but return_trajectory) and yields each step's SamplerState (t, x, x0_hat).
     """
     states = ddpm_steps(model, schedule, x_T, num_steps, timesteps=timesteps, spacing=spacing, y=y,
                         guidance_scale=guidance_scale, guidance_interval=guidance_interval, clip_x0=clip_x0,
-                        generator=generator, progress=progress)
+                        generator=generator, progress=progress, variance=variance)
     return run_to_end(states, x_T, return_trajectory)
 
 

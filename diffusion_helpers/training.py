@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ._checks import (check_bool, check_choice, check_float_tensor, check_image_range, check_int, check_number,
                       check_seed)
-from .conditioning import NULL_LABEL, check_labels
+from .conditioning import _drop_labels, check_labels
 from .loss_warnings import DIVERGENCE_FACTOR, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
 from .model_checks import check_model, check_model_input, model_num_classes
@@ -91,6 +91,8 @@ class TrainState:
     seconds: float                 # time since the start
     losses: list                   # the loss of every step so far (for live curves)
     lr: float = None               # the learning rate this step used
+    grad_norm: float = None        # this step's gradient norm, before clipping
+    grad_norms: list = None        # the gradient norm of every step so far, before clipping
 
 
 @dataclass
@@ -100,6 +102,7 @@ class TrainResult:
     ema_model: torch.nn.Module = None             # EMA weights (the model if ema_decay == 0): sample with these
     steps: int = 0                                # steps run
     seconds: float = 0.0                          # wall-clock time
+    grad_norms: list = field(default_factory=list)  # the gradient norm of every step, before clipping
 
     @property
     def final_loss(self):
@@ -197,12 +200,13 @@ def _train_generator(model, schedule, data, labels, config):
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
     schedule = schedule.to(device)
+    model.trained_schedule = schedule.config()  # the samplers warn when given another (dh.model_checks)
     # an average with decay 0 is the latest weights: then the model itself stands in for it
     ema_model = copy.deepcopy(model).eval().requires_grad_(False) if config.ema_decay > 0 else model
     weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
-    start, losses, warned, warned_baseline = time.perf_counter(), [], False, False
+    start, losses, grad_norms, warned, warned_baseline = time.perf_counter(), [], [], False, False
     bar = tqdm(total=config.steps, desc="training", disable=not config.progress)
     try:
         for step in range(1, config.steps + 1):
@@ -213,8 +217,7 @@ def _train_generator(model, schedule, data, labels, config):
             t = torch.randint(schedule.num_timesteps, (config.batch_size,), generator=generator).to(device)
             y = None
             if labels is not None:
-                drop = (torch.rand(config.batch_size, generator=generator) < config.label_dropout).to(device)
-                y = torch.where(drop, NULL_LABEL, labels[index])
+                y = _drop_labels(labels[index], config.label_dropout, generator)  # dh.drop_labels, unchecked
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=r".*look like images in \[0, 1\]")  # said once, of data
                 per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
@@ -228,8 +231,9 @@ def _train_generator(model, schedule, data, labels, config):
                     f"{step - 1}.")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if config.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            # the norm of all gradients as one vector; scaled down to grad_clip where it is larger
+            max_norm = config.grad_clip if config.grad_clip is not None else math.inf
+            grad_norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm).item())
             optimizer.step()
             if ema_model is not model:  # warm-up so that short runs still get a useful EMA
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
@@ -240,7 +244,7 @@ def _train_generator(model, schedule, data, labels, config):
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")
             seconds = time.perf_counter() - start
-            yield TrainState(step, loss_value, model, ema_model, seconds, losses, lr)
+            yield TrainState(step, loss_value, model, ema_model, seconds, losses, lr, grad_norms[-1], grad_norms)
             if config.minutes is not None and seconds >= 60 * config.minutes:
                 break
         if not (warned or warned_baseline):  # a short run is judged at its end
@@ -272,8 +276,10 @@ def train(model, schedule, data, labels=None, config=None, callback=None, callba
             ``dh.widgets.LiveFigure`` that redraws a loss curve.
     Returns:
         a TrainResult: ``losses`` (one a step), ``ema_model`` (the averaged weights: sample with
-        these), ``steps``, ``seconds`` and ``final_loss`` (the mean of the last 100 losses).
-        The model itself is trained in place and left in eval mode.
+        these), ``steps``, ``seconds``, ``grad_norms`` (each step's gradient norm before clipping:
+        with grad_clip=c, a step whose norm exceeds c is scaled down to c) and ``final_loss`` (the
+        mean of the last 100 losses). The model itself is trained in place (its raw, latest
+        weights) and left in eval mode.
     Stops with a FloatingPointError naming the step if the loss becomes NaN or inf, warns once if it
     climbs to 100 times the first step's (a learning rate too high), and once if it stays above 1,
     the loss of predicting zero noise, after the first steps (``warn_if_worse_than_zero``).
@@ -284,7 +290,7 @@ def train(model, schedule, data, labels=None, config=None, callback=None, callba
     for state in train_steps(model, schedule, data, labels, config, **options):
         if callback is not None and state.step % callback_every == 0:
             callback(state)
-    result = TrainResult(state.losses, state.ema_model, state.step, state.seconds)
+    result = TrainResult(state.losses, state.ema_model, state.step, state.seconds, state.grad_norms)
     if callback is not None and state.step % callback_every != 0:
         callback(state)
     return result

@@ -450,3 +450,100 @@ def right_ddpm(x_t, t, eps, noise, betas, abar):
 def right_loss(model, x0, t, noise, abar):
     a = abar[t].reshape(-1, *[1] * (x0.dim() - 1))
     return ((noise - model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)) ** 2).mean()
+
+
+def test_guidance_choice_check_reads_the_diversity_within_its_noise(capsys):
+    """Where the reports carry the diversity's uncertainty (dh.digit_report's estimates), a row that
+    reaches 99% with a diversity within the noise of the best one is right too (the full run's s = 3
+    at every step, 26.07, against s = 3 at t >= 500, 26.69); one beyond the noise is not."""
+    def row(accuracy, diversity, error):
+        return {"accuracy": accuracy, "diversity": diversity,
+                "estimates": {"diversity": dh.Estimate(diversity, error, diversity - 1.96 * error, diversity + 1.96 * error)}}
+    rows = {(None, 3.0): row(0.996, 26.07, 0.3), ((500, 999), 3.0): row(0.994, 26.69, 0.3)}
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, rows)
+    assert ok and "within the noise of the most diverse row" in out and "s = 3 at t in [500, 999]" in out
+    apart = {(None, 3.0): row(0.996, 24.0, 0.3), ((500, 999), 3.0): row(0.994, 26.69, 0.3)}
+    ok, out = run(exercises.check_guidance_choice, 3.0, capsys, apart)
+    assert not ok and "keeps more diversity (26.69 against 24.00 for s = 3 at every step, beyond the noise)" in out
+
+
+def test_diversity_jackknife_error_matches_the_spread_over_repeats():
+    """class_diversity's jackknife error against the standard deviation of the diversity over 200
+    independent draws (3 classes of 50 Gaussian features): equal within the sampling error of a
+    standard deviation from 200 draws (about 5%) and the jackknife's small upward bias."""
+    import statistics
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(3).repeat_interleave(50)
+    values, errors = [], []
+    for _ in range(200):
+        features = torch.randn(150, 16, generator=generator) * torch.linspace(0.5, 2, 16)
+        estimate = dh.class_diversity(features, labels, standard_error=True)
+        assert estimate.low < estimate.value < estimate.high
+        values.append(estimate.value)
+        errors.append(estimate.error)
+    assert 0.8 < statistics.stdev(values) / statistics.mean(errors) < 1.25
+    assert dh.class_diversity(features, labels) == estimate.value
+    two = dh.class_diversity(torch.randn(4, 2), torch.tensor([0, 0, 1, 1]), standard_error=True)
+    assert math.isnan(two.error), "two samples a class leave none to leave out"
+
+
+def right_drop_labels(labels, probability, generator):
+    drop = torch.rand(len(labels), generator=generator) < probability
+    return torch.where(drop, dh.NULL_LABEL, labels)
+
+
+def dropped_in_place(labels, probability, generator):
+    labels[torch.rand(len(labels), generator=generator) < probability] = dh.NULL_LABEL
+    return labels
+
+
+def drop_labels_to(value):
+    return lambda labels, p, generator: torch.where(torch.rand(len(labels), generator=generator) < p, value, labels)
+
+
+def drop_with_a_seed_of_its_own(labels, probability, generator):
+    return right_drop_labels(labels, probability, torch.Generator().manual_seed(0))
+
+
+def drop_a_fixed_count(labels, probability, generator):
+    out = labels.clone()
+    out[torch.randperm(len(labels), generator=generator)[:round(probability * len(labels))]] = dh.NULL_LABEL
+    return out
+
+
+@pytest.mark.parametrize("answer, words", [
+    (drop_labels_to(0), "your dropped labels became 0: that is the digit zero"),
+    (drop_labels_to(10), "became 10 = num_classes: that is the row of the class-embedding table"),
+    (drop_labels_to(99), "some labels became [99], neither their own class nor dh.NULL_LABEL"),
+    (lambda labels, p, generator: torch.where(torch.rand(len(labels), generator=generator) < p, labels, dh.NULL_LABEL),
+     "which is 1 - probability"),
+    (lambda labels, p, generator: torch.where(torch.rand(len(labels), generator=generator) < p / 2, dh.NULL_LABEL, labels),
+     f"within 15.0% ± {4 * math.sqrt(0.15 * 0.85 / 10_000) + 0.5 / 10_000:.1%} (4 binomial standard errors)"),
+    (drop_with_a_seed_of_its_own, "drops the same labels every time it is called"),
+    (lambda labels, p, generator: torch.where(torch.arange(len(labels)) < p * len(labels), dh.NULL_LABEL, labels),
+     "drops the same labels every time it is called"),
+    (lambda labels, p, generator: right_drop_labels(labels, p, None), "it draws from torch's global generator"),
+    (drop_a_fixed_count, "you drop exactly 1,500 labels every time"),
+    (lambda labels, p, generator: torch.where(torch.rand(len(labels), generator=generator) > 1 - p, dh.NULL_LABEL, labels),
+     "but not the labels that dh.drop_labels drops with the same generator"),
+    (dropped_in_place, "your function changed its input `labels` in place"),
+    (lambda labels, p, generator: torch.rand(len(labels), generator=generator) < p, "that is the mask of the labels to drop"),
+    (lambda labels, p, generator: right_drop_labels(labels, p, generator).float(), "labels are integers (torch.long)"),
+    (lambda labels, p, generator: right_drop_labels(labels, p, generator)[:-1], "your labels have shape (9999,)"),
+    (lambda labels, p, generator: None, "did you forget `return`?"),
+    (lambda labels, p, generator: dh.drop_labels(labels, p, generator), "calls the package's own drop_labels"),
+    (dh.drop_labels, "that is the package's own drop_labels"),
+])
+def test_label_dropout_check_names_each_slip(answer, words, capsys):
+    ok, out = run(exercises.check_label_dropout, answer, capsys)
+    assert ok is False and words in out and "(The check called your function with labels = 10,000" in out, out
+
+
+def test_label_dropout_check_passes_the_right_answer_on_any_device(capsys):
+    ok, out = run(exercises.check_label_dropout, right_drop_labels, capsys)
+    assert ok and "Correct" in out and "expected 1,500 ± 36" in out, out
+    ok, out = run(exercises.check_label_dropout, lambda *args: right_drop_labels(*args).to(torch.int32), capsys)
+    assert ok, out
+    if torch.cuda.is_available():
+        ok, out = run(exercises.check_label_dropout, lambda *args: right_drop_labels(*args).cuda(), capsys)
+        assert ok, out

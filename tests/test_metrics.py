@@ -118,6 +118,7 @@ def test_class_diversity_is_the_mean_within_class_distance():
 
 @pytest.mark.parametrize("images, kwargs, error, words", [
     (3 * torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)), {}, ValueError, "images must be images in [-1, 1]"),
+    (3 * torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)), {}, ValueError, "unclipped samples? sample images with clip_x0=True"),
     (torch.full((4, 1, 28, 28), 255.0), {}, ValueError, "x / 127.5 - 1"),
     (torch.full((4, 1, 28, 28), float("nan")), {}, ValueError, "NaN"),
     (torch.zeros(0, 1, 28, 28), {}, ValueError, "holds no images"),

@@ -44,7 +44,7 @@ CASES = [
      "batch_size must be in [1, inf]"),
     # a list of names where one name is expected
     ("load_pretrained(['mnist'])", lambda: dh.load_pretrained(["mnist"]), ValueError, "got ['mnist']; give one name"),
-    ("make_toy_2d(['moons'])", lambda: dh.make_toy_2d(["moons", "spiral"]), ValueError, "give one name"),
+    ("make_toy_2d(['moons', 'spiral'])", lambda: dh.make_toy_2d(["moons", "spiral"]), ValueError, "give one name"),
     ("build_model(['UNet'])", lambda: dh.build_model(["UNet"], {}), ValueError, "model class must be one of"),
     ("SAMPLERS['DDIM']", lambda: dh.SAMPLERS["DDIM"], KeyError, "no sampler named 'DDIM': the names are"),
     # a NumPy array (or a list) where a tensor is expected

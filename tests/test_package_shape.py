@@ -12,7 +12,7 @@ from diffusion_helpers.samplers import SHARED_PARAMETERS
 
 PACKAGE = pathlib.Path(dh.__file__).parent
 ISFINITE = torch.isfinite
-OWN_OPTIONS = {"ddpm": [], "ddim": ["eta"], "dpm_solver": [], "unipc": []}
+OWN_OPTIONS = {"ddpm": ["variance"], "ddim": ["eta"], "dpm_solver": [], "unipc": []}
 
 
 def parameters(function):

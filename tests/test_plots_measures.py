@@ -31,3 +31,23 @@ def test_reference_lines_are_drawn_dashed_beside_and_in_panels_only_the_referenc
     alone = dh.plots.plot_lines_beside(mine, None, "model calls", "no reference")
     assert len(alone.axes) == 1
     matplotlib.pyplot.close("all")
+
+
+def test_series_nudged_apart_stay_near_their_x_and_log_ticks_do_not_run_together():
+    """Bars at one x sit side by side, but no point strays a quarter of the way to the next x (six
+    series over scales 0..7.5 once put s = 1 at 0.75); every series moves, bars or not, so a series
+    keeps one place in every panel; log-axis tick labels are at least a factor 1.4 apart."""
+    import numpy as np
+    from diffusion_helpers.plots import _nudged
+    from diffusion_helpers.plots_measures import _spread_out
+
+    scales = np.array([0.0, 1.0, 1.5, 2.0, 3.0, 7.5])
+    moved = [_nudged(scales, index, 6, False, scales) for index in range(6)]
+    assert all(np.abs(m - scales).max() <= 0.25 * 0.5 + 1e-12 for m in moved)  # a quarter of the smallest gap, 0.5
+    assert len({round(float(m[1]), 9) for m in moved}) == 6, "six series at one x must sit apart"
+    calls = np.array([5.0, 10.0, 20.0, 50.0])
+    for index in range(3):
+        ratio = _nudged(calls, index, 3, True, calls) / calls
+        assert np.all(np.abs(np.log(ratio)) <= 0.25 * np.log(2) + 1e-12)
+    assert _nudged(scales, 0, 1, False, scales) is scales
+    assert _spread_out([5, 10, 15, 20, 25, 50, 100]) == [5, 10, 15, 25, 50, 100]

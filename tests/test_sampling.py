@@ -154,6 +154,71 @@ def test_ddim_step_equals_diffusers_ddim_step(t, eta, clip_x0):
     torch.testing.assert_close(x_prev, expected.prev_sample, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("t, t_prev", [(999, 998), (500, 499), (1, 0), (0, -1), (700, 600)])
+def test_ddpm_step_with_sigma_squared_beta_equals_diffusers_fixed_large(t, t_prev):
+    """sigma_t^2 = beta_t (Ho et al. 2020, sec. 3.2) is diffusers' variance_type="fixed_large"; over a
+    gap both take the step's own beta, 1 - abar_t / abar_prev. (Not a gap straight to the clean data,
+    e.g. 300 -> -1: diffusers adds beta's noise there too, we add none, as Algorithm 2's last step.)"""
+    s = dh.NoiseSchedule("linear", 1000)
+    theirs = in_double(DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=False,
+                                     variance_type="fixed_large"), s)
+    theirs.set_timesteps(timesteps=[t] + ([t_prev] if t_prev >= 0 else []))
+    x_t, eps = 1.5 * randn(64, 2, seed=0), randn(64, 2, seed=1)
+    expected = theirs.step(eps, t, x_t, generator=torch.Generator().manual_seed(2)).prev_sample
+    x_prev, _ = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=randn(64, 2, seed=2), variance="beta")
+    torch.testing.assert_close(x_prev, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("t, t_prev", [(999, 998), (300, 299), (10, 9), (1, 0), (700, 600)])
+def test_the_two_variances_are_the_formulas_and_change_only_the_noise_term(t, t_prev):
+    """reverse_variance: beta~ = (1 - abar_prev) / (1 - abar_t) beta and beta = 1 - abar_t / abar_prev,
+    for consecutive steps the schedule's posterior_variance and betas; the two steps differ by
+    (sqrt(beta) - sqrt(beta~)) z, the mean is the same."""
+    from diffusion_helpers.sampling import reverse_variance
+    s = dh.NoiseSchedule("linear", 1000)
+    abar_t, abar_prev = s.alpha_bar(t), s.alpha_bar(t_prev)
+    beta = 1 - abar_t / abar_prev
+    assert reverse_variance(abar_t, abar_prev, "beta") == pytest.approx(beta, rel=1e-12)
+    assert reverse_variance(abar_t, abar_prev, "beta_tilde") == pytest.approx((1 - abar_prev) / (1 - abar_t) * beta,
+                                                                             rel=1e-12)
+    if t_prev == t - 1:
+        assert reverse_variance(abar_t, abar_prev, "beta") == pytest.approx(s.betas[t].item(), rel=1e-5)
+        assert reverse_variance(abar_t, abar_prev, "beta_tilde") == pytest.approx(s.posterior_variance[t].item(), rel=1e-5)
+    x_t, eps, z = randn(16, 2, seed=3), randn(16, 2, seed=4), randn(16, 2, seed=5)
+    small, _ = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=z)  # the default: beta_tilde
+    large, _ = dh.ddpm_step(s, x_t, t, t_prev, eps, noise=z, variance="beta")
+    scale = math.sqrt(beta) - math.sqrt((1 - abar_prev) / (1 - abar_t) * beta)
+    torch.testing.assert_close(large - small, scale * z, rtol=1e-9, atol=1e-12)
+
+
+def test_ddpm_loop_with_sigma_squared_beta_equals_diffusers_fixed_large_loop():
+    s = dh.NoiseSchedule("linear", 100)
+    theirs = DDPMScheduler(num_train_timesteps=100, beta_schedule="linear", clip_sample=False, variance_type="fixed_large")
+    model = dh.GaussianNoisePredictor(s, 0.7, 0.4)
+    x_T = torch.randn(64, 2, generator=torch.Generator().manual_seed(3))
+    ours = dh.ddpm_sample(model, s, x_T, generator=torch.Generator().manual_seed(4), progress=False, variance="beta")
+    x, generator = x_T, torch.Generator().manual_seed(4)
+    for t in range(99, -1, -1):
+        x = theirs.step(model(x, torch.full((64,), t)), t, x, generator=generator).prev_sample
+    torch.testing.assert_close(ours, x, rtol=1e-4, atol=1e-4)
+
+
+def test_sigma_squared_beta_leaves_more_spread_than_beta_tilde_on_narrow_data():
+    """On data N(1, 0.05^2) with the exact predictor, sigma^2 = beta adds more fresh noise in the last
+    steps (where beta~ << beta) than beta~ does: its samples spread more, from the same x_T and z.
+    Both keep the mean; beta's spread lies nearer the data's 0.05 (beta~ ends on posterior means,
+    which shrink it)."""
+    s = dh.NoiseSchedule("linear", 1000)
+    model, x_T = dh.GaussianNoisePredictor(s, 1.0, 0.05), randn(N, 1, seed=0)
+    small, large = (dh.ddpm_sample(model, s, x_T, generator=torch.Generator().manual_seed(1), progress=False,
+                                   variance=variance) for variance in ("beta_tilde", "beta"))
+    se_mean, se_std = standard_errors(N, 0.05)
+    for samples in (small, large):
+        assert abs(samples.mean().item() - 1.0) < 5 * se_mean
+    assert large.std().item() > small.std().item() + 2 * se_std  # the same x_T and z: a paired difference
+    assert abs(large.std().item() - 0.05) < abs(small.std().item() - 0.05)
+
+
 def test_ddim_with_eta_one_is_the_ddpm_step():
     s = dh.NoiseSchedule("cosine", 100)
     x_t, eps, noise = randn(16, 3, seed=6), randn(16, 3, seed=7), randn(16, 3, seed=8)
@@ -320,6 +385,8 @@ def not_a_noise_predictor(shape):
     (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(), s, torch.randn(2, 2), y=1), ValueError, "num_classes"),
     (lambda m, s: dh.ddpm_sample(dh.MLPDenoiser(num_classes=3), s, torch.randn(2, 2), y=3), ValueError, "[0, 2]"),
     (lambda m, s: dh.ddpm_sample((m, s), s, torch.randn(2, 2)), TypeError, "model is a tuple of 2 items"),
+    (lambda m, s: dh.ddpm_sample(m, s, torch.randn(2, 2), variance="fixed_large"), ValueError,
+     "variance must be one of ['beta', 'beta_tilde'], got 'fixed_large'"),
     (lambda m, s: dh.ddim_sample("unet", s, torch.randn(2, 2)), TypeError, "model must be a model"),
     (lambda m, s: dh.ddim_sample(dh.MLPDenoiser(), s, torch.randn(2, 2, dtype=torch.float64)), TypeError,
      "x_T is torch.float64 but the model's weights are torch.float32"),
@@ -357,6 +424,7 @@ def test_a_model_that_does_not_predict_noise_is_named(output, words):
     (lambda s, x: dh.ddim_step(s, x, 10.0, 5, x), TypeError, "t"),
     (lambda s, x: dh.ddpm_step(s, x, 10, 50, x), ValueError, "earlier"),
     (lambda s, x: dh.ddpm_step(None, x, 10, 5, x), TypeError, "schedule"),
+    (lambda s, x: dh.ddpm_step(s, x, 10, 5, x, variance=None), ValueError, "variance must be one of ['beta', 'beta_tilde']"),
 ])
 def test_bad_step_input_is_refused(call, error, words):
     with pytest.raises(error) as info:
@@ -424,3 +492,26 @@ def test_a_step_refuses_noise_or_eps_hat_that_would_broadcast(step):
         step(s, x_t, 50, 40, None)
     with pytest.raises(TypeError, match="clip_x0 must be True or False"):
         step(s, x_t, 50, 40, x_t, clip_x0="no")
+
+
+def test_a_model_sampled_with_another_schedule_than_it_learned_is_warned_about(tmp_path):
+    """dh.train and dh.load_checkpoint remember the schedule a model learned; a sampler given another
+    (the shipped cosine model with a linear schedule, or T = 500) warns, naming both; the same schedule,
+    or a model that never met dh.train, stays silent."""
+    cosine = dh.NoiseSchedule("cosine", 1000)
+    model = dh.MLPDenoiser(hidden_dim=16, num_blocks=1)
+    dh.train(model, cosine, torch.randn(64, 2), steps=1, batch_size=8, progress=False)
+    points = torch.randn(4, 2)
+    for other in (dh.NoiseSchedule("linear", 1000), dh.NoiseSchedule("cosine", 500)):
+        with pytest.warns(UserWarning, match=re.escape(f"schedule is {other!r}, but this model learned {cosine!r}")):
+            dh.ddim_sample(model, other, points, 2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dh.ddim_sample(model, cosine, points, 2, progress=False)
+        dh.ddim_sample(dh.MLPDenoiser(hidden_dim=16, num_blocks=1), dh.NoiseSchedule("linear", 1000), points, 2,
+                       progress=False)
+    dh.save_checkpoint(tmp_path / "m.pt", model, cosine, data="points")
+    loaded, schedule, _ = dh.load_checkpoint(tmp_path / "m.pt")
+    assert schedule.config() == loaded.trained_schedule == cosine.config()
+    with pytest.warns(UserWarning, match="but this model learned"):
+        dh.ddpm_sample(loaded, dh.NoiseSchedule("linear", 1000), points, 2, progress=False)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import diffusion_helpers as dh
-from diffusion_helpers.losses import loss_weights
+from diffusion_helpers.losses import loss_weights, variational_bound_weights
+from diffusion_helpers.schedules import posterior_coefficients
 from diffusion_helpers.training import learning_rate
 
 
@@ -113,6 +114,63 @@ def test_min_snr_weights_follow_the_formula():
     assert torch.equal(weights[noisy], torch.ones(int(noisy.sum())))
     assert torch.allclose(weights[~noisy], 5.0 / snr[~noisy])
     assert torch.equal(loss_weights(dh.TrainConfig(), schedule, t), torch.ones(1000))
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+@pytest.mark.parametrize("variance", ["beta_tilde", "beta"])
+def test_variational_bound_weights_are_eq_12_written_out(name, variance):
+    """w_t = beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t)) (Ho et al. 2020, eq. 12), computed here in
+    Python floats from the betas, one t at a time; index 0 takes beta~ of index 1 (beta~_0 = 0)."""
+    schedule = dh.NoiseSchedule(name, 200)
+    betas = schedule.betas.double().tolist()
+    weights = variational_bound_weights(schedule, variance)
+    assert weights.shape == (200,) and weights.dtype == torch.float64
+    abar, abar_prev, expected = 1.0, 1.0, []
+    for beta in betas:
+        abar_prev, abar = abar, abar * (1 - beta)
+        expected.append((beta, (1 - abar_prev) / (1 - abar) * beta if variance == "beta_tilde" else beta, abar))
+    sigma_squared = [e[1] for e in expected]
+    if variance == "beta_tilde":
+        assert sigma_squared[0] == 0.0
+        sigma_squared[0] = sigma_squared[1]
+    by_hand = [beta**2 / (2 * sigma2 * (1 - beta) * (1 - abar)) for (beta, _, abar), sigma2 in zip(expected, sigma_squared)]
+    torch.testing.assert_close(weights, torch.tensor(by_hand, dtype=torch.float64), rtol=1e-9, atol=0)
+
+
+def test_variational_bound_weights_turn_the_kl_of_two_means_into_the_noise_error():
+    """Eq. 12: ||mu~_t(x_t, x_0) - mu_theta(x_t, eps_hat)||^2 / (2 sigma_t^2) = w_t ||eps - eps_hat||^2, with
+    mu~ the posterior's mean (eq. 7, in double precision) and mu_theta the DDPM step's mean (dh.ddpm_step, z = 0)."""
+    schedule = dh.NoiseSchedule("linear", 1000)
+    generator = torch.Generator().manual_seed(0)
+    x0, eps, eps_hat = (torch.randn(32, 2, generator=generator, dtype=torch.float64) for _ in range(3))
+    for variance in ("beta_tilde", "beta"):
+        weights = variational_bound_weights(schedule, variance)
+        for t in (1, 10, 300, 999):
+            abar = schedule.alpha_bar(t)  # in double precision, as the step's and the posterior's coefficients
+            x_t = math.sqrt(abar) * x0 + math.sqrt(1 - abar) * eps
+            coef_x0, coef_xt, _ = posterior_coefficients(schedule.alpha_bar(t), schedule.alpha_bar(t - 1))  # eq. 7
+            posterior_mean = coef_x0 * x0 + coef_xt * x_t
+            model_mean, _ = dh.ddpm_step(schedule, x_t, t, t - 1, eps_hat, noise=torch.zeros_like(x_t), variance=variance)
+            sigma_squared = (schedule.posterior_variance if variance == "beta_tilde" else schedule.betas)[t].double()
+            kl_term = (posterior_mean - model_mean).square().sum(1) / (2 * sigma_squared)
+            torch.testing.assert_close(kl_term, weights[t] * (eps - eps_hat).square().sum(1), rtol=1e-5, atol=0)
+
+
+def test_variational_bound_weights_with_beta_tilde_are_half_the_snr_ratio_minus_one():
+    """With sigma_t^2 = beta~_t, w_t = (SNR(t-1) / SNR(t) - 1) / 2 (Kingma et al. 2021, in discrete time):
+    largest near the data, smallest near the noise; the simple loss weighs every t the same."""
+    schedule = dh.NoiseSchedule("linear", 1000)
+    snr = schedule.alphas_cumprod_float64 / (1 - schedule.alphas_cumprod_float64)
+    weights = variational_bound_weights(schedule)
+    torch.testing.assert_close(weights[1:], (snr[:-1] / snr[1:] - 1) / 2, rtol=1e-9, atol=0)
+    assert weights[1] > 50 * weights[500]
+
+
+def test_variational_bound_weights_refuse_a_wrong_variance_or_schedule():
+    with pytest.raises(ValueError, match=re.escape("variance must be one of ['beta_tilde', 'beta']")):
+        variational_bound_weights(dh.NoiseSchedule("linear", 10), "fixed_small")
+    with pytest.raises(TypeError, match="schedule must be a NoiseSchedule"):
+        variational_bound_weights("linear")
 
 
 def test_min_snr_with_a_gamma_above_every_snr_is_the_plain_loss():
@@ -377,3 +435,24 @@ def test_a_conditional_model_needs_labels():
 def test_odd_training_options_name_the_option(options, error, words):
     with pytest.raises(error, match=re.escape(words)):
         dh.train(dh.MLPDenoiser(hidden_dim=8), dh.NoiseSchedule("linear", 10), dh.make_toy_2d(n=50), steps=1, **options)
+
+
+def test_grad_norms_are_the_norms_before_clipping_and_clipping_caps_them():
+    """Each step's recorded norm is that of all gradients as one vector; after clipping to c the
+    gradients' norm is min(c, that norm); with grad_clip=None it is the norm itself."""
+    def gradient_norm(model):
+        return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm().item()
+
+    for grad_clip in (None, 0.05):
+        seen = []
+        for state in dh.train_steps(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=512),
+                                    steps=12, batch_size=64, grad_clip=grad_clip, progress=False):
+            seen.append((state.grad_norm, gradient_norm(state.model)))
+        assert len(state.grad_norms) == 12 and [norm for norm, _ in seen] == state.grad_norms
+        for norm, after in seen:
+            expected = norm if grad_clip is None else min(grad_clip, norm)
+            assert after == pytest.approx(expected, rel=1e-4)
+        if grad_clip is not None:
+            assert max(state.grad_norms) > grad_clip, "the test must clip some steps"
+    result = dh.train(dh.MLPDenoiser(), dh.NoiseSchedule("linear", 100), dh.make_toy_2d(n=512), steps=5, progress=False)
+    assert len(result.grad_norms) == 5 and all(norm > 0 for norm in result.grad_norms)

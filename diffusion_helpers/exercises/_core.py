@@ -144,9 +144,10 @@ def _argument_names(function, count):
     return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(count)]
 
 
-def _call(function, *args):
+def _call(function, *args, convert=None):
     """Run the student's function on ``args`` under watch; return (tensor (float64, CPU) or None,
-    error message or None)."""
+    error message or None). ``convert`` turns the return value into (tensor, None) or (None, what
+    is wrong with it): ``_as_answer`` (real numbers, float64 on the CPU) unless given."""
     if not callable(function):
         return None, (f"pass your function itself, e.g. check(my_function), not {type(function).__name__}: "
                       "leave out the parentheses and arguments")
@@ -186,7 +187,7 @@ def _call(function, *args):
             return None, (f"your function changed its input `{name}` in place (an operation ending in _ such as "
                           f"mul_, or `{name} += ...`, `{name}[...] = ...`): the caller's tensor is changed too. "
                           "Compute a new tensor instead.")
-    return _as_answer(result)
+    return (convert or _as_answer)(result)
 
 
 def _as_answer(result):

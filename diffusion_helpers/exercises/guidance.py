@@ -3,6 +3,7 @@ import torch
 
 from ..conditioning import NULL_LABEL
 from ..guidance import guided_noise
+from ..uncertainty import ordering
 from ._core import _call, _not_yet, _report, compare
 
 
@@ -76,7 +77,9 @@ def _as_interval(interval):
 def check_guidance_choice(my_scale, reports, target=0.99, my_interval=None):
     """Check a choice of guidance read off a table of measurements: the row, among those whose
     accuracy is at least ``target``, with the most diversity (if none reaches the target: the most
-    accurate row).
+    accurate row). Where the reports carry the diversity's uncertainty (``estimates["diversity"]``,
+    as dh.digit_report gives it), a row whose diversity lies within the noise of the best one is
+    right too.
 
     Args:
         my_scale: the scale chosen (a number in the table).
@@ -86,10 +89,11 @@ def check_guidance_choice(my_scale, reports, target=0.99, my_interval=None):
         my_interval: the interval of the chosen row: None (every step) or (t_low, t_high).
     """
     try:
-        measured = {}
+        measured, spread = {}, {}  # spread: the diversity's dh.Estimate, where the report has it
         for key, report in reports.items():
             interval, scale = key if isinstance(key, tuple) else (None, key)
             measured[(_as_interval(interval), float(scale))] = (report["accuracy"], report["diversity"])
+            spread[(_as_interval(interval), float(scale))] = report.get("estimates", {}).get("diversity")
     except (KeyError, TypeError, ValueError):
         return _report(False, "reports must map each scale, or each pair (interval, scale), to a digit_report made "
                               "with asked_labels (it has 'accuracy' and 'diversity').")
@@ -126,5 +130,11 @@ def check_guidance_choice(my_scale, reports, target=0.99, my_interval=None):
     if accuracy < target:
         return _report(False, f"{named}: your table's accuracy is {accuracy:.1%}, below {target:.0%}: look at "
                               "larger scales, or at guidance in the noisier steps.")
+    if spread.get(mine) is not None and spread.get(best) is not None and ordering(spread[mine], spread[best]) == 0:
+        return _report(True, f"{named} reaches {accuracy:.1%} accuracy, and its diversity ({spread[mine]:.2f}) is "
+                             f"within the noise of the most diverse row that reaches {target:.0%}, {best_named} "
+                             f"({spread[best]:.2f}): your table cannot tell the two apart.")
     return _report(False, f"{best_named} also reaches {target:.0%} ({best_accuracy:.1%}) and keeps more diversity "
-                          f"({best_diversity:.2f} against {diversity:.2f} for {named}).")
+                          f"({best_diversity:.2f} against {diversity:.2f} for {named}"
+                          + (", beyond the noise" if spread.get(mine) is not None and spread.get(best) is not None
+                             else "") + ").")
