@@ -233,6 +233,41 @@ def _eta_0_never_ahead(values):
     return not any(order is True for order in orders)
 
 
+# Recorded by section 2 as "zero_variance": {"steps", "rows": {"DDIM, eta 0" | "DDPM's mean, z dropped": {"digit",
+# "confident", "commonest" (the most frequent class's share), "frechet" (full mode only): Estimates; "class", "classes",
+# "n"}}, "t": each step's t', "noise_left": {kind of step | "marginal": the std left in x_t' after each step}}
+def _zero_variance(values, name, key):
+    return part(values, "zero_variance", "rows", name, key)
+
+
+def _first_step_left(values, name):
+    """The noise a kind of step leaves after its first step, as a share of the marginal's at that t'."""
+    return part(values, "zero_variance", "noise_left", name)[0] / part(values, "zero_variance", "noise_left", "marginal")[0]
+
+
+# Recorded by section 6 as "inpainting": {"steps", "rows": {setting: {"agreement", "seam_excess": Estimates,
+# "model_calls", "n"}} (the plain setting first, the resampled one last), "resampling_narrows": Estimate, "half_only",
+# "real": Estimates}
+def _plain_seam_excess(values):
+    rows = part(values, "inpainting", "rows")
+    return part(values, "inpainting", "rows", next(iter(rows)), "seam_excess")
+
+
+CLAIMS += [
+    Claim("05_ddim", "2", "DDPM's step with its noise dropped leaves under a tenth of the noise the marginal needs "
+          "after its first step from t = 999; DDIM's (eta 0) leaves it within 10%", ("zero_variance",),
+          lambda v: _first_step_left(v, "DDPM's mean, z dropped") < 0.1
+          and abs(_first_step_left(v, "DDIM, eta 0") - 1) < 0.1),
+    Claim("05_ddim", "2", "Without its noise DDPM's samples collapse: the commonest class takes a larger share of them "
+          "than of DDIM's (eta 0)", ("zero_variance",),
+          lambda v: below(_zero_variance(v, "DDIM, eta 0", "commonest"),
+                          _zero_variance(v, "DDPM's mean, z dropped", "commonest"))),
+    Claim("05_ddim", "2", "By the Frechet distance DDPM's samples without its noise lie farther from real digits than "
+          "DDIM's (eta 0)", ("zero_variance",),
+          lambda v: below(_zero_variance(v, "DDIM, eta 0", "frechet"), _zero_variance(v, "DDPM's mean, z dropped", "frechet"))),
+]
+
+
 CLAIMS += [
     Claim("05_ddim", "3", "The digit settles as the steps grow: the fewer the steps, the farther the digits lie from "
           "the finest run's", ("settling",), lambda v: _decreasing(v["settling"]["difference"])),
@@ -274,6 +309,10 @@ CLAIMS += [
     Claim("05_ddim", "6", "With eta = 1 it does not: at the most steps its error is several (over 3) times eta 0's",
           ("inversion_error",),
           lambda v: v["inversion_error"]["decoded with eta 1"][-1] > 3 * v["inversion_error"]["decoded with eta 0"][-1]),
+    Claim("05_ddim", "6", "Inpainting's plain baseline leaves a seam: across the mask's edge the filled digits jump more "
+          "than the real digits do", ("inpainting",), lambda v: below(0.0, _plain_seam_excess(v))),
+    Claim("05_ddim", "6", "RePaint's resampling (each step taken 3 times) narrows that jump, on the same digits and "
+          "noises", ("inpainting",), lambda v: below(0.0, part(v, "inpainting", "resampling_narrows"))),
     Claim("05_ddim", "9", "Double the steps: DDIM's error halves (ratio 1.8-2.2), DPM-Solver++'s falls by about 4 "
           "(3.3-4.5), UniPC's by 6 to 8 (5.5-9)", ("solver_orders",),
           lambda v: all(_ratios_within(v["solver_orders"][name], low, high) for name, low, high in

@@ -239,3 +239,45 @@ def test_notebook_6s_section_3_and_6_claims_read_what_it_records():
                                for key, row in intervals.items()}}
     frechet_claim = next(claim for claim in section if "Frechet" in claim.text)
     assert judge(frechet_claim, quick) == "not measured"
+
+
+def _shortcut_row(confident, commonest, frechet=None, n=500):
+    """A row of notebook 5's "zero_variance" as the notebook records it."""
+    row = {"digit": dh.share_estimate(1.0, n)._asdict(), "confident": dh.share_estimate(confident, n)._asdict(),
+           "commonest": dh.share_estimate(commonest, n)._asdict(), "class": 1, "classes": 3, "n": n}
+    return row | ({"frechet": dh.Estimate(frechet, 0.2 * frechet, 0.6 * frechet, 1.5 * frechet)._asdict()} if frechet else {})
+
+
+def test_notebook_5s_zero_variance_and_inpainting_claims_read_what_it_records():
+    """Section 2's claims on "zero_variance" and section 6's on "inpainting", judged on values shaped
+    as the notebook records them: they hold where the numbers are far apart, are contradicted when
+    reversed, and quick mode's run without a Frechet distance leaves that claim not measured."""
+    from diffusion_helpers.claims import claims_of
+
+    names = ("DDIM, eta 0", "DDPM's mean, z dropped", "DDPM, with z")
+    left = {"marginal": [0.95, 0.83], names[0]: [0.94, 0.82], names[1]: [0.0003, 0.03], names[2]: [0.93, 0.8]}
+    full = {"zero_variance": {"steps": 50, "t": [979, 959], "noise_left": left, "rows": {
+        names[0]: _shortcut_row(0.92, 0.2, 60.0), names[1]: _shortcut_row(1.0, 0.98, 3000.0)}}}
+    section_2 = claims_of("05_ddim", "2")
+    assert [judge(claim, full) for claim in section_2] == ["holds"] * 3
+    quick = {"zero_variance": dict(full["zero_variance"], rows={
+        names[0]: _shortcut_row(0.89, 0.3, n=64), names[1]: _shortcut_row(0.98, 0.6, n=64)})}
+    assert [judge(claim, quick) for claim in section_2] == ["holds", "holds", "not measured"]
+    reversed_ = {"zero_variance": dict(full["zero_variance"], noise_left=dict(left, **{names[1]: [0.9, 0.8]}), rows={
+        names[0]: _shortcut_row(0.9, 0.9, 3000.0), names[1]: _shortcut_row(0.9, 0.2, 60.0)})}
+    assert [judge(claim, reversed_) for claim in section_2] == ["contradicted"] * 3
+
+    def inpainting(plain_excess, resampled_excess, narrows):
+        rows = {"20 steps": {"agreement": dh.share_estimate(0.6, 256)._asdict(), "model_calls": 20, "n": 256,
+                             "seam_excess": dh.Estimate(plain_excess, 0.01, plain_excess - 0.02, plain_excess + 0.02)._asdict()},
+                "20 steps, resampled 3 times": {
+                    "agreement": dh.share_estimate(0.7, 256)._asdict(), "model_calls": 58, "n": 256,
+                    "seam_excess": dh.Estimate(resampled_excess, 0.01, resampled_excess - 0.02, resampled_excess + 0.02)._asdict()}}
+        return {"inpainting": {"steps": 20, "rows": rows, "half_only": dh.share_estimate(0.4, 256)._asdict(),
+                               "real": dh.share_estimate(0.98, 256)._asdict(),
+                               "resampling_narrows": dh.Estimate(narrows, 0.01, narrows - 0.02, narrows + 0.02)._asdict()}}
+    seams = [claim for claim in claims_of("05_ddim", "6") if "inpainting" in claim.needs]
+    assert len(seams) == 2
+    assert [judge(claim, inpainting(0.1, 0.03, 0.07)) for claim in seams] == ["holds"] * 2
+    assert [judge(claim, inpainting(0.01, 0.0, 0.01)) for claim in seams] == ["within the noise"] * 2
+    assert [judge(claim, inpainting(-0.1, 0.03, -0.13)) for claim in seams] == ["contradicted"] * 2
