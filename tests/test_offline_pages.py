@@ -1,6 +1,6 @@
 """Slides and a site page opened from disk with the network cut, as in a lecture hall without Wi-Fi.
 
-One deck (notebook 4: its recorded full run, so no kernel runs; quick mode where the recording no
+One deck (notebook 3: its recorded full run, so no kernel runs; quick mode where the recording no
 longer matches) and its site page are built with the local reveal.js and MathJax
 (tools/offline_assets.py, which needs npm), opened as file:// in Debian's chromium with every
 non-file request aborted, and checked: reveal.js initialised, the maths typeset by MathJax with no
@@ -14,20 +14,21 @@ from conftest import load_tool
 from test_browser import CHROMIUM, SHOTS, playwright_api  # the same chromium, skipped where absent
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-NAME = "04_mnist_unet"
+NAME = "03_toy_2d_diffusion"  # maths, widgets and an animation (its play buttons use font-awesome)
 REVEAL = "assets/reveal.js/dist/reveal.js"  # nbconvert's template loads reveal.js as this AMD module (no global Reveal)
 export = load_tool("export")
 assets = load_tool("offline_assets")
 pytestmark = [pytest.mark.full,
               pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make test-all installs Debian's)")]
 
-# text a reader sees (scripts, MathJax's own output and its hidden source copies left out) that still holds TeX
+# text a reader sees that still holds TeX: MathJax's own output and the tags it never typesets (code,
+# where a matplotlib title's "$\\mu$" is Python, and scripts) left out
 RAW_TEX = """() => {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     const raw = [];
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const parent = node.parentElement;
-        if (!parent || parent.closest('script, style, .MathJax_Preview, mjx-container, .mjx-chtml, .MJX_Assistive_MathML')) continue;
+        if (!parent || parent.closest('script, noscript, style, textarea, pre, code, .MathJax_Preview, mjx-container, .mjx-chtml, .MJX_Assistive_MathML')) continue;
         if (/\\$[^$\\s][^$]*\\$|\\\\(frac|sqrt|mathbf|epsilon|alpha)\\b/.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 80));
     }
     return raw;
@@ -36,7 +37,7 @@ RAW_TEX = """() => {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Notebook 4's deck and site page, built as `make slides` and `make site` build them."""
+    """Notebook 3's deck and site page, built as `make slides` and `make site` build them."""
     if not assets.install() or assets.missing():
         pytest.fail("the offline assets could not be installed (npm is needed; the line above says why)")
     path = os.path.join(ROOT, "notebooks", f"{NAME}.ipynb")

@@ -152,9 +152,11 @@ def write_site(executed, out_dir):
     from nbconvert import HTMLExporter
 
     os.makedirs(out_dir, exist_ok=True)
-    exporter, rows, items = HTMLExporter(template_name="lab", **offline_assets.copy_into(out_dir)), readme_rows(), []
+    local = offline_assets.copy_into(out_dir)
+    exporter, rows, items = HTMLExporter(template_name="lab", **local), readme_rows(), []
     for name, notebook in executed.items():
         body = text_badges(exporter.from_notebook_node(notebook)[0])
+        body = offline_assets.localise(body) if local else body
         with open(os.path.join(out_dir, f"{name}.html"), "w", encoding="utf-8") as file:
             file.write(body)
         title = next(line[2:] for cell in notebook.cells if cell.cell_type == "markdown"
@@ -182,14 +184,15 @@ def write_slides(executed, out_dir, presenter=False, reveal_prefix=None):
     from nbconvert import SlidesExporter
 
     os.makedirs(out_dir, exist_ok=True)
+    local = offline_assets.copy_into(out_dir)
     exporter = SlidesExporter(reveal_scroll=True, reveal_transition="none", reveal_theme="white",
-                              template_name="series_reveal",
-                              extra_template_basedirs=[TEMPLATES], **offline_assets.copy_into(out_dir))
+                              template_name="series_reveal", extra_template_basedirs=[TEMPLATES], **local)
     if reveal_prefix:
         exporter.reveal_url_prefix = reveal_prefix
     paths = []
     for name, notebook in executed.items():
         body = text_badges(exporter.from_notebook_node(notebook)[0])
+        body = offline_assets.localise(body) if local else body
         if presenter:
             body = body.replace("</head>", PRESENTER_CSS + "</head>", 1)
         paths.append(os.path.join(out_dir, f"{name}.slides.html"))

@@ -7,7 +7,8 @@ with no network (a lecture hall without Wi-Fi, a deck opened from a USB stick).
 page needs into <output folder>/assets/ (``copy_into``) and points nbconvert's templates there, so
 the folder opens from disk as it does online. Versions are those nbconvert's templates are written
 for: reveal.js 4 (its reveal template loads dist/reveal.js through require.js) and MathJax 2 (its
-templates call ``MathJax.Hub``). @jupyter-widgets/html-manager (the static widgets) is unpacked
+templates call ``MathJax.Hub``); font-awesome 4 is for the play buttons of matplotlib's
+animations (``localise`` points their CDN link at it). @jupyter-widgets/html-manager (the static widgets) is unpacked
 with ``npm pack``: ``npm install`` would pull JupyterLab's packages, which its bundle already holds.
 Where npm or a file is missing, one line says so and the pages load these from their CDNs.
 """
@@ -24,15 +25,19 @@ PACKAGE_JSON = os.path.join(ROOT, "tools", "offline", "package.json")
 VENDOR = os.path.join(ROOT, "build", "vendor")
 MODULES = os.path.join(VENDOR, "node_modules")
 WIDGETS = ("@jupyter-widgets/html-manager", "1.0.15")
+UNUSED = shutil.ignore_patterns("*.map", "embed.js", "libembed-amd.js")  # the pages load dist/embed-amd.js only
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"  # nbconvert's default configuration
 
 # what each package contributes (the files a deck and a page were seen to request, opened from disk);
+# require.js carries its licence in its header, the widget bundle in dist/embed.js.LICENSE.txt;
 # the theme folder holds the fonts of reveal.js's white theme (its "simple" theme imports Google's): (path in node_modules, path under assets/); folders copied whole
 FILES = [
+    ("reveal.js/LICENSE", "reveal.js/LICENSE"),
     ("reveal.js/dist/reveal.js", "reveal.js/dist/reveal.js"),
     ("reveal.js/dist/reveal.css", "reveal.js/dist/reveal.css"),
     ("reveal.js/dist/theme", "reveal.js/dist/theme"),
     ("reveal.js/plugin/notes/notes.js", "reveal.js/plugin/notes/notes.js"),
+    ("mathjax/LICENSE", "mathjax/LICENSE"),
     ("mathjax/MathJax.js", "mathjax/MathJax.js"),
     ("mathjax/config/TeX-AMS_CHTML-full.js", "mathjax/config/TeX-AMS_CHTML-full.js"),
     ("mathjax/config/Safe.js", "mathjax/config/Safe.js"),
@@ -43,8 +48,17 @@ FILES = [
     ("mathjax/fonts/HTML-CSS/TeX/woff", "mathjax/fonts/HTML-CSS/TeX/woff"),
     ("requirejs/require.js", "require.js"),
     ("jquery/dist/jquery.min.js", "jquery.min.js"),
+    ("jquery/LICENSE.txt", "jquery.LICENSE.txt"),
     ("@jupyter-widgets/html-manager/dist", "html-manager/dist"),
+    ("font-awesome/css", "font-awesome/css"),
+    ("font-awesome/fonts", "font-awesome/fonts"),
+    ("font-awesome/README.md", "font-awesome/README.md"),  # its licences (OFL-1.1 fonts, MIT code)
 ]
+# links a page's outputs carry to a CDN, and the local copy that replaces them (``localise``)
+LOCAL_COPIES = {
+    # matplotlib's animations (Animation.to_jshtml) draw their play buttons with font-awesome 4.4
+    "https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/css/font-awesome.min.css": "assets/font-awesome/css/font-awesome.min.css",
+}
 
 
 def wanted_versions():
@@ -77,7 +91,7 @@ def install():
     shutil.copy(PACKAGE_JSON, os.path.join(VENDOR, "package.json"))
     try:
         subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=VENDOR, check=True)
-        if WIDGETS[0] in stale:
+        if installed_version(WIDGETS[0]) != WIDGETS[1]:  # npm install removes what package.json does not list
             with tempfile.TemporaryDirectory() as folder:
                 subprocess.run([npm, "pack", f"{WIDGETS[0]}@{WIDGETS[1]}", "--loglevel=error"], cwd=folder,
                                check=True, stdout=subprocess.DEVNULL)
@@ -116,7 +130,7 @@ def copy_into(out_dir):
         source, target = os.path.join(MODULES, source), os.path.join(assets, target)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if os.path.isdir(source):
-            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.map"))
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=UNUSED)
         else:
             shutil.copy2(source, target)
     return {"reveal_url_prefix": "assets/reveal.js",
@@ -124,6 +138,13 @@ def copy_into(out_dir):
             "require_js_url": "assets/require.js",
             "jquery_url": "assets/jquery.min.js",
             "widget_renderer_url": "assets/html-manager/dist/embed-amd.js"}
+
+
+def localise(body):
+    """The page with each link of LOCAL_COPIES pointed at its copy in assets/ (after ``copy_into``)."""
+    for url, local in LOCAL_COPIES.items():
+        body = body.replace(url, local)
+    return body
 
 
 def main():
