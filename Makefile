@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
 
-.PHONY: lab test test-all setup test-setup chromium strip site slides
+.PHONY: lab test test-all setup test-setup chromium strip site slides offline-assets
 
 # a new .venv gets torch first: the CPU-only build where there is no NVIDIA GPU (tools/install_torch.py
 # says in one line which build it chose, and why)
@@ -36,13 +36,19 @@ chromium:
 		{ (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || \
 		  echo "note: chromium could not be installed (apt-get needs root); the browser test will be skipped"; }
 
-test-all: test-setup chromium
+test-all: test-setup chromium offline-assets
 	$(PYTEST)
 
+# reveal.js, MathJax and the widget renderer from npm into build/vendor, so slides and site open from disk
+# with no network (without npm: one line says so, and the pages load them from their CDNs)
+offline-assets: $(BIN)/python
+	$(BIN)/python tools/offline_assets.py install
+
 # the series without a kernel (notebooks run in quick mode): build/site/index.html, build/slides/
-site: setup
+# (each with its assets/ folder: copy the whole folder to take it to a lecture hall)
+site: setup offline-assets
 	$(BIN)/python tools/export.py site
-slides: setup
+slides: setup offline-assets
 	$(BIN)/python tools/export.py slides $(if $(PRESENTER),--presenter,)
 
 # strip outputs from the notebooks before a commit (the test command refuses notebooks with outputs)

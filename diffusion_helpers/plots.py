@@ -262,6 +262,16 @@ def plot_histograms(panels, density=None, density_label="N(0, 1)", title=None, x
     return fig
 
 
+def _spread_out(ticks, factor=1.4):
+    """The ticks of a log axis, each at least ``factor`` times the one before (15 and 20 printed side by
+    side would run into one another as "1520")."""
+    shown = []
+    for value in ticks:
+        if not shown or value >= factor * shown[-1]:
+            shown.append(value)
+    return shown
+
+
 def _nudged(x, index, count, logx, panel_x, share=0.15):
     """x moved sideways for series ``index`` of ``count``, so that bars at one x sit side by side: all
     the series together span ``share`` of the gap between neighbouring x values (a ratio on a log axis),
@@ -308,7 +318,8 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
         ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")
         ticks = sorted({float(value) for x, _ in series.values() for value in x})
         if logx and 0 < len(ticks) <= 12:  # label the measured x values plainly, not as 2x10^1, 3x10^1, ...
-            ax.set_xticks(ticks, [f"{value:g}" for value in ticks])
+            shown = _spread_out([value for value in ticks if value > 0])
+            ax.set_xticks(shown, [f"{value:g}" for value in shown])
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:  # an empty panel draws no empty legend (and no warning)

@@ -32,23 +32,13 @@ def _values(y):
     return np.asarray(y, dtype=float), None
 
 
-def _spread_out(ticks, factor=1.4):
-    """The ticks of a log axis, each at least ``factor`` times the one before (15 and 20 printed side by
-    side would run into one another as "1520")."""
-    shown = []
-    for value in ticks:
-        if not shown or value >= factor * shown[-1]:
-            shown.append(value)
-    return shown
-
-
 def plot_lines_beside(panels, reference_panels, xlabel, caption, title=None, logx=False, logy=False,
                       references=None, size=(5.6, 4.0)):
     """dh.plots.plot_lines(panels, ...) with the reference run's series drawn beside: the same colour
     as the student's series of that name, dashed, lighter, marked x. ``reference_panels``: like
     ``panels`` ({panel label: {series name: (x, y)}}, y numbers or recorded Estimates/Costs), or None
     (no reference shipped). ``caption`` (e.g. ``run_line(...)``) goes under the title."""
-    from .plots import plot_lines
+    from .plots import _spread_out, plot_lines
 
     reference_panels = {label: series for label, series in (reference_panels or {}).items() if series}
     everything = dict(panels) | {label: {} for label in reference_panels if label not in panels}

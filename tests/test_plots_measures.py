@@ -39,7 +39,7 @@ def test_series_nudged_apart_stay_near_their_x_and_log_ticks_do_not_run_together
     keeps one place in every panel; log-axis tick labels are at least a factor 1.4 apart."""
     import numpy as np
     from diffusion_helpers.plots import _nudged
-    from diffusion_helpers.plots_measures import _spread_out
+    from diffusion_helpers.plots import _spread_out
 
     scales = np.array([0.0, 1.0, 1.5, 2.0, 3.0, 7.5])
     moved = [_nudged(scales, index, 6, False, scales) for index in range(6)]

@@ -14,21 +14,31 @@ the real thing, slower), and the line printed for it says so. Every page shows e
 widget draws its static figure when it is made. Images are
 embedded, so a page is one self-contained file. --presenter sets DIFFUSION_PRESENTER=1 while the
 notebooks run (``dh.setup`` then draws larger fonts and figures) and enlarges the slides' text.
-The slides load reveal.js, and the pages MathJax, from their CDNs when opened (online); for an
-offline lecture, --reveal-prefix points the slides at a local copy of reveal.js (e.g. from
-`npm install reveal.js`). ``make site`` and ``make slides`` run these commands.
+Slides and pages work offline: reveal.js, MathJax, require.js, jQuery and the widget renderer are
+copied into <output folder>/assets/ from build/vendor (tools/offline_assets.py, which ``make site``
+and ``make slides`` run first; it needs npm), and the pages point there. Without them, one line
+says so and the pages load them from their CDNs; --reveal-prefix still points the slides at
+another copy of reveal.js. ``make site`` and ``make slides`` run these commands.
 """
 import argparse
 import glob
 import html
 import os
 import re
+import sys
 
 import nbformat
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/ is no package; tests load this file by path
+import offline_assets  # noqa: E402
+from set_address import BINDER_BADGE, COLAB_BADGE  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
 FULL_RUN_DIR = os.path.join(ROOT, "full-runs")  # executed full-mode notebooks (tools/record_references.py), tracked
+TEMPLATES = os.path.join(ROOT, "tools", "templates")  # series_reveal: the reveal template, mermaid.js only where used
+# the slides' reveal.js theme: "white" carries its fonts; nbconvert's default "simple" imports them from
+# Google, which fails with no network
 PRESENTER_CSS = "<style>.reveal { font-size: 170%; } .reveal .jp-OutputArea-output img { max-height: 70vh; }</style>"
 
 
@@ -114,6 +124,19 @@ def recorded_full_run(path, directory=FULL_RUN_DIR):
     return tagged(notebook)
 
 
+BADGE_STYLE = ("display:inline-block;padding:0.15em 0.6em;border-radius:0.3em;background:#555;color:#fff;"
+               "font:600 0.8em sans-serif")
+
+
+def text_badges(body):
+    """The page with its Colab and Binder badge images (fetched from colab.research.google.com and
+    mybinder.org when shown) drawn as text buttons instead: the links stay, and a page opened with no
+    network requests nothing and shows no broken images."""
+    badges = "|".join(re.escape(url) for url in (COLAB_BADGE, BINDER_BADGE))
+    return re.sub(rf'<img alt="([^"]*)" src="(?:{badges})"\s*/?>',
+                  lambda match: f'<span style="{BADGE_STYLE}">{match.group(1)}</span>', body)
+
+
 def readme_rows():
     """{notebook name: (what you build, run times)} from the README's table: one description for both."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
@@ -129,9 +152,11 @@ def write_site(executed, out_dir):
     from nbconvert import HTMLExporter
 
     os.makedirs(out_dir, exist_ok=True)
-    exporter, rows, items = HTMLExporter(template_name="lab"), readme_rows(), []
+    local = offline_assets.copy_into(out_dir)
+    exporter, rows, items = HTMLExporter(template_name="lab", **local), readme_rows(), []
     for name, notebook in executed.items():
-        body, _ = exporter.from_notebook_node(notebook)
+        body = text_badges(exporter.from_notebook_node(notebook)[0])
+        body = offline_assets.localise(body) if local else body
         with open(os.path.join(out_dir, f"{name}.html"), "w", encoding="utf-8") as file:
             file.write(body)
         title = next(line[2:] for cell in notebook.cells if cell.cell_type == "markdown"
@@ -159,12 +184,15 @@ def write_slides(executed, out_dir, presenter=False, reveal_prefix=None):
     from nbconvert import SlidesExporter
 
     os.makedirs(out_dir, exist_ok=True)
-    exporter = SlidesExporter(reveal_scroll=True, reveal_transition="none")
+    local = offline_assets.copy_into(out_dir)
+    exporter = SlidesExporter(reveal_scroll=True, reveal_transition="none", reveal_theme="white",
+                              template_name="series_reveal", extra_template_basedirs=[TEMPLATES], **local)
     if reveal_prefix:
         exporter.reveal_url_prefix = reveal_prefix
     paths = []
     for name, notebook in executed.items():
-        body, _ = exporter.from_notebook_node(notebook)
+        body = text_badges(exporter.from_notebook_node(notebook)[0])
+        body = offline_assets.localise(body) if local else body
         if presenter:
             body = body.replace("</head>", PRESENTER_CSS + "</head>", 1)
         paths.append(os.path.join(out_dir, f"{name}.slides.html"))
@@ -180,7 +208,7 @@ def main():
     parser.add_argument("--full", action="store_true", help="run in full mode (the stated times; slow)")
     parser.add_argument("--presenter", action="store_true", help="fonts and figures for a lecture hall")
     parser.add_argument("--out", default=None, help="output folder (default build/site or build/slides)")
-    parser.add_argument("--reveal-prefix", default=None, help="where reveal.js lives (default: its CDN)")
+    parser.add_argument("--reveal-prefix", default=None, help="where reveal.js lives (default: the local copy in <out>/assets, else its CDN)")
     args = parser.parse_args()
     paths = notebook_paths(args.notebooks)
     if args.what == "tag":
