@@ -58,11 +58,12 @@ student: setup
 	$(BIN)/python tools/student.py build
 
 # run every submitted notebook (SUBMISSIONS/<student>/<notebook>.ipynb) in quick mode and write one CSV row
-# per student, notebook and exercise (tools/grade.py; GRADES=file for another name than grades.csv)
+# per student, notebook and exercise (tools/grade.py; GRADES=file for another name than grades.csv, TIMEOUT=seconds
+# a notebook may run, default 300)
 GRADES ?= grades.csv
 grade: test-setup
 	@test -n "$(SUBMISSIONS)" || { echo "make grade SUBMISSIONS=folder: the folder holding <student>/<notebook>.ipynb"; exit 2; }
-	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)"
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)" $(if $(TIMEOUT),--timeout $(TIMEOUT),)
 
 # strip outputs from the notebooks before a commit (the test command refuses notebooks with outputs)
 strip: $(BIN)/python

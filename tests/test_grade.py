@@ -127,6 +127,16 @@ def test_a_notebook_past_its_time_limit_is_stopped_and_its_checks_say_so(tmp_pat
         ("alphas_cumprod", "false", "the check never ran: the notebook ran past its limit of 3 s, in cell 1")]
 
 
+def test_an_error_reads_as_its_name_and_message_and_a_syntax_errors_line_as_the_cells():
+    def cell(ename, evalue):
+        return nbformat.v4.new_code_cell("...", outputs=[nbformat.v4.new_output("stream", text="x"), nbformat.v4.new_output(
+            "error", ename=ename, evalue=evalue, traceback=[])])
+    assert grade.first_error(cell("SyntaxError", "'(' was never closed (3414961052.py, line 2)")) == \
+        "SyntaxError: '(' was never closed (line 2 of the cell)"
+    assert grade.first_error(cell("NameError", "name 'x' is not defined")) == "NameError: name 'x' is not defined"
+    assert grade.first_error(nbformat.v4.new_code_cell("1")) is None
+
+
 def test_a_folder_of_loose_files_is_refused(tmp_path):
     (tmp_path / "alice_01_noise_schedules.ipynb").write_text("{}")
     with pytest.raises(SystemExit, match=r"no student folders in .*<student>/"):

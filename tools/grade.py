@@ -32,6 +32,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -63,10 +64,12 @@ def submissions(folder, known):
 
 
 def first_error(cell):
-    """'NameError: name 'x' is not defined' for a code cell whose outputs hold an error, else None."""
+    """'NameError: name 'x' is not defined' for a code cell whose outputs hold an error, else None (a
+    SyntaxError's "(3414961052.py, line 2)", the kernel's name for the cell, read "(line 2 of the cell)")."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename')}: {output.get('evalue')}"
+            where = re.sub(r"\(\d+\.py, line (\d+)\)", r"(line \1 of the cell)", str(output.get("evalue")))
+            return f"{output.get('ename')}: {where}"
     return None
 
 
@@ -92,6 +95,7 @@ def run(path, timeout):
         env = dict(os.environ, DIFFUSION_QUICK="1", DIFFUSION_OFFLINE="1", DIFFUSION_PRESENTER="0",
                    **{CHECK_LOG_VARIABLE: log})
         client = NotebookClient(notebook, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
+                                shutdown_kernel="immediate",  # a kernel stopped mid-cell: no traceback of its own
                                 timeout_func=lambda cell: max(timeout - (time.monotonic() - started), 0.01),
                                 on_cell_start=lambda cell, cell_index: running.__setitem__(0, cell_index),
                                 resources={"metadata": {"path": work}})
