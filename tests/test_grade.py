@@ -118,13 +118,20 @@ def test_a_check_that_never_ran_says_why(tiny_grades):
     assert passed == "false" and message.startswith("the notebook could not be read (NotJSONError")
 
 
-def test_a_notebook_past_its_time_limit_is_stopped_and_its_checks_say_so(tmp_path):
-    write(tmp_path / "series" / "01_tiny.ipynb", [SETUP, answer("alphas_cumprod")])
-    write(tmp_path / "submissions" / "slow" / "01_tiny.ipynb", ["import time\ntime.sleep(600)", SETUP, right("alphas_cumprod")])
-    rows = grade.grade(str(tmp_path / "submissions"), str(tmp_path / "grades.csv"), timeout=3,
+@pytest.mark.parametrize("who, cells, timeout, expected", [
+    ("slow", ["import time\ntime.sleep(600)", SETUP, right("alphas_cumprod"), right("q_sample")], 3,
+     [("false", "the check never ran: the notebook ran past its limit of 3 s, in cell 1")] * 2),
+    ("quits", [SETUP, right("alphas_cumprod"), "import os\nos._exit(1)", right("q_sample")], 120,
+     [("true", "alpha-bar_t is the running product of alpha_t = 1 - beta_t."),
+      ("false", "the check never ran: the run stopped: DeadKernelError: Kernel died")]),
+])
+def test_a_notebook_past_its_time_limit_or_whose_kernel_dies_is_stopped_and_its_checks_say_so(
+        tmp_path, who, cells, timeout, expected):
+    write(tmp_path / "series" / "01_tiny.ipynb", [SETUP, answer("alphas_cumprod"), answer("q_sample")])
+    write(tmp_path / "submissions" / who / "01_tiny.ipynb", cells)
+    rows = grade.grade(str(tmp_path / "submissions"), str(tmp_path / "grades.csv"), timeout=timeout,
                        reference=str(tmp_path / "series"))
-    assert [(row["exercise"], row["passed"], row["message"]) for row in rows] == [
-        ("alphas_cumprod", "false", "the check never ran: the notebook ran past its limit of 3 s, in cell 1")]
+    assert [(row["passed"], row["message"]) for row in rows] == expected
 
 
 def test_an_error_reads_as_its_name_and_message_and_a_syntax_errors_line_as_the_cells():

@@ -29,6 +29,7 @@ container or a throwaway account. A student who wants to can write the log file 
 teaching aid, not an exam lock.
 """
 import argparse
+import atexit
 import csv
 import json
 import os
@@ -96,6 +97,7 @@ def run(path, timeout):
                    **{CHECK_LOG_VARIABLE: log})
         client = NotebookClient(notebook, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
                                 shutdown_kernel="immediate",  # a kernel stopped mid-cell: no traceback of its own
+                                startup_timeout=max(60, timeout),
                                 timeout_func=lambda cell: max(timeout - (time.monotonic() - started), 0.01),
                                 on_cell_start=lambda cell, cell_index: running.__setitem__(0, cell_index),
                                 resources={"metadata": {"path": work}})
@@ -104,6 +106,7 @@ def run(path, timeout):
         except CellTimeoutError:
             timed_out = running[0]
         except Exception as error:  # the kernel died or would not start: what ran still counts
+            atexit.unregister(client._cleanup_kernel)  # nbclient's cleanup at exit would fail on the kernel gone
             return notebook, read_log(log), None, f"the run stopped: {type(error).__name__}: {error}"
         return notebook, read_log(log), timed_out, None
 
