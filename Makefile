@@ -3,12 +3,13 @@
 #   make test       the fast tier: unit tests, then every notebook once under nbval (its sliders moved)
 #   make test-all   everything: adds the install paths (wheel, Colab, Binder), the browser and the exports
 # and for readers and lectures: make site, make slides (PRESENTER=1 for a lecture hall)
+# and for a course: make student (the notebooks without solutions), make grade SUBMISSIONS=folder
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
 
-.PHONY: lab test test-all setup test-setup chromium strip site slides offline-assets
+.PHONY: lab test test-all setup test-setup chromium strip site slides offline-assets student grade
 
 # a new .venv gets torch first: the CPU-only build where there is no NVIDIA GPU (tools/install_torch.py
 # says in one line which build it chose, and why)
@@ -50,6 +51,19 @@ site: setup offline-assets
 	$(BIN)/python tools/export.py site
 slides: setup offline-assets
 	$(BIN)/python tools/export.py slides $(if $(PRESENTER),--presenter,)
+
+# the notebooks without their solution folds, for students: build/student/ (tools/student.py; `python
+# tools/student.py reset NOTEBOOK.ipynb --exercise N` puts one exercise back as shipped)
+student: setup
+	$(BIN)/python tools/student.py build
+
+# run every submitted notebook (SUBMISSIONS/<student>/<notebook>.ipynb) in quick mode and write one CSV row
+# per student, notebook and exercise (tools/grade.py; GRADES=file for another name than grades.csv, TIMEOUT=seconds
+# a notebook may run, default 300)
+GRADES ?= grades.csv
+grade: test-setup
+	@test -n "$(SUBMISSIONS)" || { echo "make grade SUBMISSIONS=folder: the folder holding <student>/<notebook>.ipynb"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out "$(GRADES)" $(if $(TIMEOUT),--timeout $(TIMEOUT),)
 
 # strip outputs from the notebooks before a commit (the test command refuses notebooks with outputs)
 strip: $(BIN)/python

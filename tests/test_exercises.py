@@ -547,3 +547,27 @@ def test_label_dropout_check_passes_the_right_answer_on_any_device(capsys):
     if torch.cuda.is_available():
         ok, out = run(exercises.check_label_dropout, lambda *args: right_drop_labels(*args).cuda(), capsys)
         assert ok, out
+
+
+def test_every_check_logs_its_result_where_the_environment_names_a_file(tmp_path, monkeypatch, capsys):
+    """tools/grade.py reads results from this log, never from printed text: one JSON line a check
+    call, the message the student saw (after "Correct!" or "Not yet:"); no file without the variable."""
+    import inspect
+    import json
+    log = tmp_path / "checks.jsonl"
+    monkeypatch.delenv(exercises.CHECK_LOG_VARIABLE, raising=False)
+    assert exercises.check_alphas_cumprod(lambda betas: torch.cumprod(1 - betas, 0)) and not log.exists()
+    monkeypatch.setenv(exercises.CHECK_LOG_VARIABLE, str(log))
+    assert exercises.check_alphas_cumprod(lambda betas: torch.cumprod(1 - betas, 0))
+    assert not exercises.check_alphas_cumprod(lambda betas: 1 - betas)
+    assert not exercises.check_guided_noise(lambda eps_conditional, eps_null, scale: None)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("✅", "❌"))]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(line["exercise"], line["passed"]) for line in lines] == [
+        ("alphas_cumprod", True), ("alphas_cumprod", False), ("guided_noise", False)]
+    assert lines[1]["message"].startswith("those are the alphas, 1 - beta_t") and "(The check called" in lines[1]["message"]
+    assert [line["message"].splitlines()[0] for line in lines] == [
+        line.split(": ", 1)[1] if line.startswith("❌") else line.split("Correct! ", 1)[1] for line in printed[-3:]]
+    checks = [name for name in exercises.__all__ if name.startswith("check_")]
+    assert all(inspect.unwrap(getattr(exercises, name)) is not getattr(exercises, name) for name in checks), \
+        "every public check is decorated with logged_check, so that it logs"

@@ -13,9 +13,18 @@ Jupyter kernel, Colab included, runs its cells there) it is a SIGALRM timer; els
 or a check run from another thread) a watchdog thread raises it with CPython's
 PyThreadState_SetAsyncExc. Neither can cut one long C call short (a huge torch operation): the
 answer is stopped when that call returns. Where neither exists (not CPython), there is no limit.
+
+Grading (tools/grade.py) learns each check's result from a log rather than from printed text:
+with the environment variable DIFFUSION_CHECK_LOG naming a file, every check (each public
+``check_*``, decorated with ``logged_check``) appends one JSON line to it as it reports,
+``{"exercise": "q_sample", "passed": false, "message": "..."}`` (the exercise: the check's name
+without ``check_``; the message: the text printed after "Correct!" or "Not yet:"). Without the
+variable nothing is written.
 """
 import ctypes
+import functools
 import inspect
+import json
 import os
 import signal
 import sys
@@ -32,8 +41,33 @@ _PACKAGE_DIR = os.path.dirname(_EXERCISES_DIR)
 _ALLOWED = (_EXERCISES_DIR, os.path.join(_PACKAGE_DIR, "models.py"))
 
 
+CHECK_LOG_VARIABLE = "DIFFUSION_CHECK_LOG"  # names the JSON-lines file every check appends its result to
+_running = []  # the exercise whose check runs now (a stack: logged_check pushes, and pops when it returns)
+
+
+def logged_check(check):
+    """Decorator of a public check ``check_<exercise>``: while it runs, ``_report`` knows which
+    exercise it reports on and logs it (see the module's docstring)."""
+    if not check.__name__.startswith("check_"):
+        raise ValueError(f"logged_check decorates functions named check_<exercise>, not {check.__name__!r}")
+    exercise = check.__name__[len("check_"):]
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        _running.append(exercise)
+        try:
+            return check(*args, **kwargs)
+        finally:
+            _running.pop()
+    return run
+
+
 def _report(ok, message):
     print(("✅ Correct! " if ok else "❌ Not yet: ") + message)
+    path = os.environ.get(CHECK_LOG_VARIABLE)
+    if path and _running:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(json.dumps({"exercise": _running[-1], "passed": bool(ok), "message": message}) + "\n")
     return ok
 
 

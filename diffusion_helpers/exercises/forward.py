@@ -4,7 +4,7 @@ import math
 import torch
 
 from ..schedules import DDPM_BETA_END, DDPM_BETA_START, NoiseSchedule
-from ._core import _call, _not_yet, _report, compare, matching_hint, noise_slip
+from ._core import _call, _not_yet, _report, compare, logged_check, matching_hint, noise_slip
 
 
 def exponential_betas_reference(num_timesteps, beta_start=DDPM_BETA_START, beta_end=DDPM_BETA_END):
@@ -16,6 +16,7 @@ def exponential_betas_reference(num_timesteps, beta_start=DDPM_BETA_START, beta_
     return beta_start * (beta_end / beta_start) ** (t / (num_timesteps - 1))
 
 
+@logged_check
 def check_exponential_schedule(function):
     """Check ``function(num_timesteps, beta_start, beta_end)`` -> betas (T,) of the exponential schedule."""
     for T, start, end in [(1000, DDPM_BETA_START, DDPM_BETA_END), (50, 1e-3, 0.1)]:
@@ -35,6 +36,7 @@ def check_exponential_schedule(function):
     return _report(True, "your exponential schedule matches beta_t = beta_start (beta_end / beta_start)^(t / (T-1)).")
 
 
+@logged_check
 def check_alphas_cumprod(function):
     """Check ``function(betas)`` -> alphas_cumprod, alpha-bar_t = prod_{s<=t} (1 - beta_s)."""
     for name in ["linear", "cosine"]:
@@ -59,6 +61,7 @@ def check_alphas_cumprod(function):
     return _report(True, "alpha-bar_t is the running product of alpha_t = 1 - beta_t.")
 
 
+@logged_check
 def check_q_sample(function):
     """Check ``function(x0, t, noise, alphas_cumprod)`` -> x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise."""
     schedule = NoiseSchedule("linear", 1000)

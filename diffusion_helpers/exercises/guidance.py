@@ -4,7 +4,7 @@ import torch
 from ..conditioning import NULL_LABEL
 from ..guidance import guided_noise
 from ..uncertainty import ordering
-from ._core import _call, _not_yet, _report, compare
+from ._core import _call, _not_yet, _report, compare, logged_check
 
 
 class _TwoAnswerModel:
@@ -25,6 +25,7 @@ TRIED = ("eps_conditional and eps_null of shape (4, 1, 8, 8) (float64, from N(0,
          "0.0, 1.0, 2.0 and 7.5 in turn")
 
 
+@logged_check
 def check_guided_noise(function):
     """Check ``function(eps_conditional, eps_null, guidance_scale)`` -> the guided noise estimate,
     with the package's scale (0 = unconditional, 1 = plain conditional; Ho & Salimans' w + 1):
@@ -74,6 +75,7 @@ def _as_interval(interval):
     raise ValueError(interval)
 
 
+@logged_check
 def check_guidance_choice(my_scale, reports, target=0.99, my_interval=None):
     """Check a choice of guidance read off a table of measurements: the row, among those whose
     accuracy is at least ``target``, with the most diversity (if none reaches the target: the most

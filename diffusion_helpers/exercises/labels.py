@@ -4,7 +4,7 @@ import math
 import torch
 
 from ..conditioning import NULL_LABEL, drop_labels
-from ._core import _call, _not_yet, _report
+from ._core import _call, _not_yet, _report, logged_check
 
 NUM_LABELS, NUM_CLASSES = 10_000, 10
 SEED = 31  # the generator the check passes; the package's drop_labels gets one seeded alike
@@ -85,6 +85,7 @@ def _what_is_wrong(function, labels, probability, got):
             "generator=generator), one number a label, once, and drop where u < probability.")
 
 
+@logged_check
 def check_label_dropout(function):
     """Check ``function(labels, probability, generator)`` -> new labels: each replaced by dh.NULL_LABEL
     with probability ``probability`` (Ho & Salimans 2022, Algorithm 1), drawn as

@@ -6,7 +6,7 @@ import torch
 from ..sampling import ddim_step, ddpm_step
 from ..schedules import NoiseSchedule
 from ..losses import diffusion_loss
-from ._core import _call, _not_yet, _report, broadcast_shape, compare, matching_hint, noise_slip
+from ._core import _call, _not_yet, _report, broadcast_shape, compare, logged_check, matching_hint, noise_slip
 
 
 class _ProbeModel:
@@ -17,6 +17,7 @@ class _ProbeModel:
         return 0.6 * x_t * (1 + t.double() / 1000).reshape(-1, *([1] * (x_t.dim() - 1)))
 
 
+@logged_check
 def check_training_loss(function, data_shape=(1, 8, 8)):
     """Check ``function(model, x0, t, noise, alphas_cumprod)`` -> the DDPM loss (Ho et al. 2020, eq. 14)
     of one batch: the mean of (noise - model(x_t, t))^2, x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise.
@@ -67,6 +68,7 @@ def check_training_loss(function, data_shape=(1, 8, 8)):
     return _report(True, f"loss = mean (noise - eps_theta(x_t, t))^2 = {expected.item():.4f} on the check's batch.")
 
 
+@logged_check
 def check_ddpm_step(function, data_shape=(1, 8, 8)):
     """Check ``function(x_t, t, eps_hat, noise, betas, alphas_cumprod)`` -> x_{t-1}, one DDPM step
     (Ho et al. 2020, Algorithm 2) for one int t:
@@ -117,6 +119,7 @@ def check_ddpm_step(function, data_shape=(1, 8, 8)):
     return _report(True, "one DDPM step: the posterior mean from eps_hat, plus sigma_t z (none at t = 0).")
 
 
+@logged_check
 def check_ddim_step(function):
     """Check ``function(x_t, eps_hat, abar_t, abar_prev, eta, noise)`` -> x_{t_prev}, one DDIM step
     (Song et al. 2021, eq. 12) with alpha-bars given as floats:
