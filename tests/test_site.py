@@ -157,13 +157,12 @@ def test_pages_link_previous_next_and_the_index(built):
     _, _, pages = built
     assert set(pages) == {"index", "01_noise_schedules", "02_forward_process", "instructor_guide"}
     def bar(name):
-        return re.findall(r'<a class="series-(previous|home|next)" href="([\w.]+)">', pages[name])
-    assert bar("index") == [("next", "01_noise_schedules.html")] * 2  # top and bottom
+        return re.findall(r'<a class="series-(previous|home|guide|next)" href="([\w.]+)">', pages[name])
+    assert bar("index") == [("guide", "instructor_guide.html"), ("next", "01_noise_schedules.html")] * 2  # top, bottom
     assert bar("01_noise_schedules") == [("previous", "index.html"), ("home", "index.html"),
                                          ("next", "02_forward_process.html")] * 2
     assert bar("02_forward_process") == [("previous", "01_noise_schedules.html"), ("home", "index.html")] * 2
-    assert bar("instructor_guide") == [("previous", "index.html"), ("home", "index.html"),
-                                       ("next", "01_noise_schedules.html")] * 2
+    assert bar("instructor_guide") == [("previous", "index.html"), ("next", "01_noise_schedules.html")] * 2
     assert 'href="instructor_guide.html"' in pages["index"]
     assert "<title>1. Noise schedules</title>" in pages["01_noise_schedules"]
     for name in ("01_noise_schedules", "02_forward_process"):

@@ -111,16 +111,16 @@ def guide_notebook():
     return markdown_notebook("Instructor guide: " + TITLE, text)
 
 
-def navigation(previous, following, home=True):
-    """A page's bar: a link to the previous page, to the index (``home``) and to the next; ``previous``
-    and ``following`` are (file name, title) or None."""
-    def link(page, arrow):
+def navigation(previous, following, middle=("index", "Contents")):
+    """A page's bar: links to the previous page, to ``middle`` (the index from a notebook, the guide from the
+    index) and to the next; each is (file name, title) or None."""
+    def link(page, kind):
         if page is None:
             return "<span></span>"
-        label = f"← {page[1]}" if arrow == "previous" else f"{page[1]} →"
-        return f'<a class="series-{arrow}" href="{page[0]}.html">{html.escape(label)}</a>'
-    middle = '<a class="series-home" href="index.html">Contents</a>' if home else "<span></span>"
-    return f'<nav class="series-nav">{link(previous, "previous")}{middle}{link(following, "next")}</nav>'
+        label = {"previous": f"← {page[1]}", "next": f"{page[1]} →"}.get(kind, page[1])
+        return f'<a class="series-{kind}" href="{page[0]}.html">{html.escape(label)}</a>'
+    kind = "home" if middle and middle[0] == "index" else "guide"
+    return f'<nav class="series-nav">{link(previous, "previous")}{link(middle, kind)}{link(following, "next")}</nav>'
 
 
 def inline_html(text):
@@ -145,10 +145,12 @@ def write_site(executed, out_dir, guide=True):
     # previous / next: the index, then the notebooks in order; the guide (for instructors) stands aside,
     # between the index and the first notebook
     chain = [("index", "Contents")] + [(name, title_of(executed[name])) for name in executed]
+    guide_link = (GUIDE_PAGE, "Instructor guide") if guide else None
     bars = {name: navigation(chain[position - 1] if position else None,
-                             chain[position + 1] if position + 1 < len(chain) else None, home=position > 0)
+                             chain[position + 1] if position + 1 < len(chain) else None,
+                             ("index", "Contents") if position else guide_link)
             for position, (name, _) in enumerate(chain)}
-    bars[GUIDE_PAGE] = navigation(chain[0], chain[1] if len(chain) > 1 else None)
+    bars[GUIDE_PAGE] = navigation(chain[0], chain[1] if len(chain) > 1 else None, None)
     for name, notebook in notebooks.items():
         run = f'<p class="series-run">{inline_html(run_line(notebook))}</p>' if name in executed else ""
         bar = bars[name]
