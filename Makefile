@@ -45,7 +45,8 @@ test-all: test-setup chromium offline-assets
 offline-assets: $(BIN)/python
 	$(BIN)/python tools/offline_assets.py install
 
-# the series without a kernel (notebooks run in quick mode): build/site/index.html, build/slides/
+# the series without a kernel (recorded full runs, else quick-mode runs): build/site/index.html (with the
+# instructor guide, docs/instructor_guide.md), build/slides/
 # (each with its assets/ folder: copy the whole folder to take it to a lecture hall)
 site: setup offline-assets
 	$(BIN)/python tools/export.py site

@@ -1,5 +1,6 @@
 """Checks of arguments at the package's edge: each raises a clear error naming the argument."""
 import collections.abc
+import dataclasses
 import numbers
 import os
 import sys
@@ -12,15 +13,25 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+# frames between a dataclass's __post_init__ and its caller: the generated __init__ ("<string>") and
+# dataclasses.replace
+_GENERATED = ("<string>", os.path.abspath(dataclasses.__file__))
+
+
+def _passed_over(frame):
+    """Whether a frame is the package's, torch's or a dataclass's machinery rather than the caller's."""
+    name = frame.f_code.co_filename
+    return name in _GENERATED or os.path.abspath(name).startswith((_PACKAGE_DIR + os.sep, _TORCH_DIR + os.sep)) \
+        or os.path.abspath(name) in _GENERATED
 
 
 def warn(message, category=UserWarning):
     """warnings.warn, pointed at the first caller outside the package (the student's line), however
     deep inside the package the warning is raised (torch's own frames, e.g. of @torch.no_grad
-    around a sampler, are passed over too)."""
+    around a sampler, are passed over too, and a dataclass's generated __init__). So the warning
+    names the student's cell, never a file of the machine it runs on (a page built from a run shows it)."""
     level, frame = 2, sys._getframe(1)  # level 1 is this function, 2 its caller
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-            (_PACKAGE_DIR + os.sep, _TORCH_DIR + os.sep)):
+    while frame is not None and _passed_over(frame):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
 

@@ -1,12 +1,11 @@
 """Distances between point clouds, to put a number on "do the samples look like the data?"."""
 import math
-import warnings
 import weakref
 from typing import NamedTuple
 
 import torch
 
-from ._checks import check_float_tensor, check_image_range, check_int, check_number, check_points, check_seed
+from ._checks import check_float_tensor, check_image_range, check_int, check_number, check_points, check_seed, warn
 from .model_checks import check_model
 from .schedules import NoiseSchedule
 from .uncertainty import Estimate, frechet_interval, share_estimate
@@ -79,9 +78,9 @@ def frechet_distance(features_a, features_b):
         raise ValueError(f"features must have the same width F, got {features_a.shape[1]} and {features_b.shape[1]}")
     fewest, width = min(features_a.shape[0], features_b.shape[0]), features_a.shape[1]
     if fewest <= width:  # a covariance of F features from N <= F samples has rank < F
-        warnings.warn(f"a Frechet distance of {width} features from {fewest} samples: the covariance needs more "
-                      f"samples than features ({width + 1} at least, a few hundred to be worth reading), "
-                      "so this number is mostly sampling noise", stacklevel=2)
+        warn(f"a Frechet distance of {width} features from {fewest} samples: the covariance needs more "
+             f"samples than features ({width + 1} at least, a few hundred to be worth reading), "
+             "so this number is mostly sampling noise")
     a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
     mean_a, mean_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.atleast_2d(torch.cov(a.T)), torch.atleast_2d(torch.cov(b.T))
@@ -264,8 +263,8 @@ def digit_report(images, classifier, asked_labels=None, real_images=None, confid
     top_probability, top_class = probabilities.max(-1)
     blank = (images.flatten(1).amax(1) - images.flatten(1).amin(1)).cpu() < 0.1
     if bool(blank.any()):
-        warnings.warn(f"{int(blank.sum())} of {len(images)} images are blank (one shade all over): they count as "
-                      "not confident, though the classifier names a digit for them", stacklevel=3)
+        warn(f"{int(blank.sum())} of {len(images)} images are blank (one shade all over): they count as "
+             "not confident, though the classifier names a digit for them")
     reference = reference or digit_reference(classifier)
     noise = ~blank & (mahalanobis(features, reference) > reference.threshold)
     digit = ~blank & ~noise

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._checks import (check_bool, check_choice, check_float_tensor, check_image_range, check_int, check_number,
-                      check_seed)
+                      check_seed, warn)
 from .conditioning import _drop_labels, check_labels
 from .loss_warnings import DIVERGENCE_FACTOR, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
@@ -67,7 +67,7 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, low=1)
         check_number("lr", self.lr, low=0.0)
         if self.lr == 0:  # may be meant (a check that training leaves the weights alone), so only a warning
-            warnings.warn("lr = 0: the weights will not change and nothing is learned; try lr=1e-3", stacklevel=3)
+            warn("lr = 0: the weights will not change and nothing is learned; try lr=1e-3")
         if self.grad_clip is not None and not (isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0):
             raise ValueError(f"grad_clip must be None (no clipping) or a number > 0 such as 1.0, got {self.grad_clip!r}")
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)

@@ -1,4 +1,4 @@
-"""The series without a kernel: slide metadata in every notebook, a static site and slides."""
+"""The series without a kernel: slide metadata in every notebook, and slides (the site: test_site.py)."""
 import glob
 import os
 import re
@@ -39,20 +39,14 @@ def test_presenter_mode_enlarges_every_figure():
 
 
 @pytest.mark.full
-def test_site_and_presenter_slides_of_notebook_1(tmp_path):
-    """Notebook 1 run once in quick mode, presenter on; its page and its slides show every figure,
-    the slides skip the setup cell, and the index links the page with the README's description."""
+def test_presenter_slides_of_notebook_1(tmp_path):
+    """Notebook 1 run once in quick mode, presenter on; its slides show every figure and skip the
+    setup cell. (The site's pages: tests/test_site.py.)"""
     name = "01_noise_schedules"
     executed = export.execute(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), presenter=True)
     figures = sum("image/png" in output.get("data", {}) for cell in executed.cells for output in cell.get("outputs", []))
     errors = [output for cell in executed.cells for output in cell.get("outputs", []) if output.output_type == "error"]
     assert figures >= 5 and not errors
-    index = export.write_site({name: executed}, tmp_path / "site")
-    page = (tmp_path / "site" / f"{name}.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png") >= figures
-    index_text = open(index, encoding="utf-8").read()
-    assert f'href="{name}.html"' in index_text and "1. Noise schedules" in index_text
-    assert export.readme_rows()[name][0] in index_text
     [slides_path] = export.write_slides({name: executed}, tmp_path / "slides", presenter=True)
     slides = open(slides_path, encoding="utf-8").read()
     assert slides.count("data:image/png") >= figures and export.PRESENTER_CSS in slides

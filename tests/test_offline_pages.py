@@ -18,6 +18,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 NAME = "03_toy_2d_diffusion"  # maths, widgets and an animation (its play buttons use font-awesome)
 REVEAL = "assets/reveal.js/dist/reveal.js"  # nbconvert's template loads reveal.js as this AMD module (no global Reveal)
 export = load_tool("export")
+site = load_tool("site")
 assets = load_tool("offline_assets")
 pytestmark = [pytest.mark.full,
               pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make test-all installs Debian's)")]
@@ -49,7 +50,7 @@ def built(tmp_path_factory):
         notebook = export.execute(path)
     folder = tmp_path_factory.mktemp("offline")
     [deck] = export.write_slides({NAME: notebook}, folder / "slides")
-    export.write_site({NAME: notebook}, folder / "site")
+    site.write_site({NAME: notebook}, folder / "site")
     return deck, str(folder / "site" / f"{NAME}.html")
 
 

@@ -1,6 +1,6 @@
 """The series for readers without a kernel: a static site, or reveal.js slides for a lecture.
 
-    python tools/export.py site                 # build/site/index.html and one page a notebook
+    python tools/export.py site                 # build/site/index.html, a page a notebook, the guide (tools/site.py)
     python tools/export.py slides               # build/slides/<notebook>.slides.html
     python tools/export.py slides --presenter   # the same, sized for a lecture hall
     python tools/export.py tag                  # write each cell's slide metadata (see slide_type)
@@ -22,7 +22,6 @@ another copy of reveal.js. ``make site`` and ``make slides`` run these commands.
 """
 import argparse
 import glob
-import html
 import os
 import re
 import sys
@@ -65,6 +64,17 @@ def tagged(notebook):
     for index, cell in enumerate(notebook.cells):
         cell.metadata["slideshow"] = {"slide_type": slide_type(cell, index == setup)}
     return notebook
+
+
+def load_tool(name):
+    """A module of tools/ loaded by its path: tools/site.py cannot be imported by name, since ``import site``
+    finds Python's own site module, loaded when Python starts."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"series_{name}", os.path.join(ROOT, "tools", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def notebook_paths(names=None):
@@ -137,48 +147,6 @@ def text_badges(body):
                   lambda match: f'<span style="{BADGE_STYLE}">{match.group(1)}</span>', body)
 
 
-def readme_rows():
-    """{notebook name: (what you build, run times)} from the README's table: one description for both."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
-        text = file.read()
-    rows = {}
-    for match in re.finditer(r"^\| \d \| \[`(\w+)`\][^|]*\|[^|]*\| (.*) \| ([^|]*) \|$", text, re.M):
-        rows[match.group(1)] = (match.group(2).replace("\\|", "|"), match.group(3))
-    return rows
-
-
-def write_site(executed, out_dir):
-    """One HTML page a notebook (figures embedded) and index.html linking them in order."""
-    from nbconvert import HTMLExporter
-
-    os.makedirs(out_dir, exist_ok=True)
-    local = offline_assets.copy_into(out_dir)
-    exporter, rows, items = HTMLExporter(template_name="lab", **local), readme_rows(), []
-    for name, notebook in executed.items():
-        body = text_badges(exporter.from_notebook_node(notebook)[0])
-        body = offline_assets.localise(body) if local else body
-        with open(os.path.join(out_dir, f"{name}.html"), "w", encoding="utf-8") as file:
-            file.write(body)
-        title = next(line[2:] for cell in notebook.cells if cell.cell_type == "markdown"
-                     for line in cell.source.splitlines() if line.startswith("# "))
-        what, times = rows.get(name, ("", ""))
-        run = notebook.metadata.get("diffusion_run", {})
-        shown = (f"shown as run in full mode on {run.get('date', '?')}, {run.get('device', '?')}"
-                 if run.get("mode") == "full" else "shown as run in quick mode (rough figures)")
-        items.append(f'<li><a href="{name}.html">{html.escape(title)}</a><p>{html.escape(what)}</p>'
-                     f'<p class="time">{html.escape(shown)}; quick / full run on a 2-core CPU: {html.escape(times)}</p></li>')
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Diffusion models, from noise schedules to "
-            "classifier-free guidance</title><style>body{font-family:sans-serif;max-width:52em;margin:2em auto;"
-            "line-height:1.5} li{margin-bottom:1.2em} .time{color:#666;font-size:90%}</style></head><body>"
-            "<h1>Diffusion models, from noise schedules to classifier-free guidance</h1>"
-            "<p>The series as run in full mode where a full run is recorded (quick mode otherwise, as each "
-            "page's line below says), every figure included; read it in order. To run it yourself, "
-            "see the README.</p><ol>" + "".join(items) + "</ol></body></html>")
-    with open(os.path.join(out_dir, "index.html"), "w", encoding="utf-8") as file:
-        file.write(page)
-    return os.path.join(out_dir, "index.html")
-
-
 def write_slides(executed, out_dir, presenter=False, reveal_prefix=None):
     """reveal.js slides of each notebook, following its cells' slide metadata."""
     from nbconvert import SlidesExporter
@@ -231,7 +199,7 @@ def main():
         executed[name].metadata["diffusion_run"] = {"mode": "full" if args.full else "quick"}
     out = args.out or os.path.join(ROOT, "build", args.what)
     if args.what == "site":
-        print(f"wrote {write_site(executed, out)}")
+        print(f"wrote {load_tool('site').write_site(executed, out)}")
     else:
         for path in write_slides(executed, out, args.presenter, args.reveal_prefix):
             print(f"wrote {path}")
