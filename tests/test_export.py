@@ -53,8 +53,8 @@ def test_site_and_presenter_slides_of_notebook_1(tmp_path):
     index_text = open(index, encoding="utf-8").read()
     assert f'href="{name}.html"' in index_text and "1. Noise schedules" in index_text
     assert export.readme_rows()[name][0] in index_text
-    [slides_path] = export.write_slides({name: executed}, tmp_path / "slides", presenter=True)
+    [slides_path] = load_tool("slides").write_slides({name: executed}, tmp_path / "slides", presenter=True)
     slides = open(slides_path, encoding="utf-8").read()
-    assert slides.count("data:image/png") >= figures and export.PRESENTER_CSS in slides
+    assert slides.count("data:image/png") >= figures and "--series-body: 30px" in slides  # presenter sizes
     assert "REPOSITORY" not in slides, "the setup cell is skipped in the slides"
     assert len(re.findall(r"<section", slides)) >= 6
