@@ -47,9 +47,9 @@ def test_a_section_heading_opens_its_cell(path):
             assert headings in ([], [0]), f"cell {index} ({cell.id}): a `## ` heading below other text: split the cell"
 
 
-@pytest.mark.parametrize("name", ["01_noise_schedules", "02_forward_process"])
-def test_every_section_opens_with_speaker_notes(name):
-    cells = nbformat.read(os.path.join(ROOT, "notebooks", f"{name}.ipynb"), 4).cells
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_every_section_opens_with_speaker_notes(path):
+    name, cells = os.path.basename(path), nbformat.read(path, 4).cells
     for index, cell in enumerate(cells):
         if cell.cell_type == "markdown" and cell.source.startswith("## "):
             notes = cells[index + 1]
