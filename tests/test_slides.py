@@ -77,6 +77,11 @@ def test_markdown_blocks_cut_where_a_slide_may_break_and_join_back():
     assert texts[6] == "$$\nx = 1\n\ny = 2\n$$" and texts[7].startswith("```") and texts[7].endswith("```")
     assert texts[8].startswith("<details>") and texts[8].endswith("</details>") and texts[9].startswith("| a |")
     assert texts[0] + "".join(joiner + block for joiner, block in blocks[1:]) == source
+    inline = "A sentence that leads to\n$$\nx = y + z,\n$$\nand goes on. Then\n$$a = b$$\nends."
+    parts = slides.markdown_blocks(inline)
+    assert [block for _, block in parts] == ["A sentence that leads to", "$$\nx = y + z,\n$$", "and goes on. Then",
+                                             "$$a = b$$", "ends."]
+    assert parts[0][1] + "".join(joiner + block for joiner, block in parts[1:]) == inline
 
 
 def test_code_wraps_instead_of_running_off_the_slide():
@@ -125,7 +130,7 @@ def deck_slides(deck):
 @pytest.mark.parametrize("mode", layout.MODES)
 def test_a_long_section_is_split_into_sub_slides_that_fit(mode):
     paragraphs = "\n\n".join(f"Paragraph {k}: " + "words that go on " * 12 for k in range(12))
-    code = "\n".join(f"value_{k} = compute({k})  # a comment that makes the line long enough to wrap, maybe" for k in range(60))
+    code = "\n".join(f"value_{k} = compute({k})  # a comment that makes the line long enough to wrap" for k in range(60))
     long_cell = nbformat.v4.new_code_cell(code)
     long_cell.outputs = [stream("".join(f"row {k}: {k * k}\n" for k in range(80))), figure(900, 600)]
     exercise = nbformat.v4.new_code_cell("def answer():\n    return None\n\ncheck(answer)")
@@ -152,7 +157,8 @@ def test_a_long_section_is_split_into_sub_slides_that_fit(mode):
     figures = [output for cell in deck.cells if cell.cell_type == "code" for output in cell.outputs
                if "image/png" in output.get("data", {})]
     assert len(figures) == 1 and figures[0].metadata["image/png"]["width"] <= layout.BODY_WIDTH
-    assert all("Not yet" not in output.get("text", "") for cell in deck.cells if cell.cell_type == "code" for output in cell.outputs)
+    assert all("Not yet" not in output.get("text", "") for cell in deck.cells if cell.cell_type == "code"
+               for output in cell.outputs)
 
 
 def test_leaving_code_out_keeps_text_and_figures():
@@ -185,3 +191,15 @@ def test_a_long_table_is_split_at_its_rows_with_its_header_on_each_part():
     assert len(tables) >= 3 and all(table.count("| name | meaning |") == 1 for table in tables)
     assert sum(table.count("`name_") for table in tables) == 60
     assert all(cell.metadata["series_height"] <= layout.BUDGET for cell in deck.cells)
+
+
+@pytest.mark.parametrize("mode", layout.MODES)
+def test_a_heading_is_never_left_alone_by_its_notes(mode):
+    """A heading, its notes, then a code cell and a figure that fill a slide: the heading moves on with them."""
+    cell = nbformat.v4.new_code_cell("\n".join(f"line_{k} = {k}" for k in range(20)))
+    cell.outputs = [figure(1000, 900)]
+    notebook = section([nbformat.v4.new_markdown_cell("## 1. A figure"),
+                        nbformat.v4.new_markdown_cell("Say this.", metadata={"tags": ["notes"]}), cell])
+    deck = slides.slide_notebook(notebook, mode)
+    kinds = [cell.metadata["slideshow"]["slide_type"] for cell in deck.cells]
+    assert kinds[:3] == ["slide", "notes", "-"], kinds

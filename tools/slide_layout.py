@@ -11,6 +11,7 @@ nothing is cut at the right edge). tests/test_slides_fit.py opens every slide in
 checks that it fits.
 """
 import base64
+import math
 import re
 import struct
 
@@ -19,6 +20,7 @@ PAD_X, PAD_Y = 36, 18  # the section's padding (px)
 BODY_WIDTH = WIDTH - 2 * PAD_X
 SLACK = 16  # px no estimate may use: a figure scaled to the space left stays clear of the bottom edge
 BUDGET = HEIGHT - 2 * PAD_Y - SLACK  # the height a slide's content may take
+PART = 0.8 * BUDGET  # the most a part of a long code cell, printout or table takes: a heading above it still fits
 SIZES = {  # px at the layout's scale; presenter: body text >= 28 px on a 1280x720 screen after the scale
     "plain": {"body": 24, "code": 18, "h1": 44, "h2": 36, "h3": 30, "small": 18, "figure_upscale": 1.25},
     "presenter": {"body": 30, "code": 24, "h1": 52, "h2": 44, "h3": 36, "small": 24, "figure_upscale": 2.0},
@@ -55,18 +57,18 @@ def math_width(mode):
 
 
 def wrapped_lines(text, chars_per_line):
-    """How many lines ``text`` takes wrapped word by word at ``chars_per_line`` (a word longer
-    than a line is broken, as CSS overflow-wrap: anywhere does)."""
+    """How many lines ``text`` takes wrapped word by word at ``chars_per_line``, as CSS
+    white-space: pre-wrap wraps it: a line's indentation counts, the spaces before a break stay on
+    the line they end, and a word longer than a line is broken (overflow-wrap: anywhere)."""
     chars_per_line = max(int(chars_per_line), 1)
     total = 0
     for line in text.split("\n"):
         count, used = 1, 0
-        for word in re.findall(r"\S+\s*", line) or [""]:
-            size = len(word.rstrip())
-            if used and used + size > chars_per_line:
-                count, used = count + 1, 0
-            while size > chars_per_line:
-                count, size = count + 1, size - chars_per_line
+        for word in re.findall(r"\s*\S+", line):  # each word with the spaces before it
+            if used and used + len(word) > chars_per_line:
+                count, used, word = count + 1, 0, word.lstrip()
+            while len(word) > chars_per_line:
+                count, word = count + 1, word[chars_per_line:]
             used += len(word)
         total += count
     return total
@@ -99,13 +101,20 @@ def printout_size(text, mode):
 INLINE_MATH = re.compile(r"\$([^$]+)\$")
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 TAG = re.compile(r"<[^>]+>")
+HEADING = re.compile(r"^(#{1,6}) ")
+LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s")
+
+
+def shown_maths(match):
+    """Inline maths as the characters it takes on a line: a command (\\bar, \\alpha), a brace, a
+    script sign or a space counts one, the sum halved (close to what MathJax draws)."""
+    return "m" * (len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "x", match.group(1))) // 2 + 1)
 
 
 def visible_text(markdown):
-    """The characters a paragraph shows, roughly: maths counted at half its TeX source (a command
-    such as \\bar or \\alpha shows as one glyph), inline code at 1.2 (a wider font)."""
-    text = LINK.sub(r"\1", markdown)
-    text = INLINE_MATH.sub(lambda match: "m" * max(1, len(re.sub(r"\\[a-zA-Z]+|[{}_^ ]", "x", match.group(1))) // 2 + 1), text)
+    """The characters a paragraph shows, roughly: maths as ``shown_maths`` counts it, inline code
+    at 1.2 (a wider font)."""
+    text = INLINE_MATH.sub(shown_maths, LINK.sub(r"\1", markdown))
     text = re.sub(r"`([^`]*)`", lambda match: "c" * round(1.2 * len(match.group(1))), text)
     text = TAG.sub("", text).replace("**", "").replace("__", "")
     return re.sub(r"(?<!\w)\*|\*(?!\w)", "", text)
@@ -124,11 +133,20 @@ def text_height(markdown, mode, size_name="body", indent=0.0):
 
 
 def display_math_height(tex, mode):
-    """A $$...$$ block: one line of maths, taller with fractions, sums and stacked rows."""
+    """A $$...$$ block: one line of maths, taller with fractions, sums and stacked rows, and as
+    many lines as MathJax breaks it into where it is wider than the slide (``math_width``)."""
     size = sizes(mode)["body"]
     rows = 1 + tex.count("\\\\")
     tall = 1.0 if re.search(r"\\(frac|dfrac|sum|prod|int|binom|begin\{(cases|pmatrix|bmatrix))", tex) else 0.0
-    return rows * (1.5 + tall) * size + 1.0 * size  # MathJax's display margins
+    wide = len(shown_maths(re.match(r"(?s)(.*)", tex.strip().strip("$")))) * 0.6 * 1.09 * size
+    lines = max(rows, math.ceil(wide / (0.95 * BODY_WIDTH)))
+    return lines * (1.5 + tall) * size + 1.0 * size  # MathJax's display margins
+
+
+def is_paragraph(block):
+    """Plain text: not a heading, list item, table, quote, display, fenced code or fold."""
+    first = block.lstrip()
+    return not (HEADING.match(first) or LIST_ITEM.match(block) or first[:1] in "|>$`<")
 
 
 def table_height(lines, mode):
@@ -148,8 +166,6 @@ def table_height(lines, mode):
     return height
 
 
-HEADING = re.compile(r"^(#{1,6}) ")
-LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s")
 
 
 def markdown_block_height(block, mode):

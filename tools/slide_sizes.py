@@ -45,7 +45,8 @@ MEASURE = """async (shots) => {
         const body = slide.querySelector('.jp-RenderedMarkdown p, .jp-RenderedMarkdown li');
         const code = slide.querySelector('.jp-InputArea-editor pre');
         rows.push({title: named.textContent.replace(/\\s+/g, ' ').trim(),  // maths as its TeX source
-                   part: slide.dataset.part || `${where.h}.${where.v}`, height: slide.scrollHeight, width: slide.scrollWidth, cut: cut, h: where.h, v: where.v,
+                   part: slide.dataset.part || `${where.h}.${where.v}`, height: slide.scrollHeight,
+                   width: slide.scrollWidth, cut: cut, h: where.h, v: where.v,
                    padding: parseFloat(style.paddingTop) + parseFloat(style.paddingBottom),
                    starts_with_fold: Boolean(first && first.tagName === 'DETAILS'),
                    fold_above_heading: Boolean(heading && folds.some(fold =>
@@ -65,7 +66,7 @@ def measure(page, path, shot=None):
     it was before splitting), whether it starts with a solution fold (<details>) or holds one above
     a `## ` heading, the shown size of its body text and code (px on the screen), its notes count.
     ``shot(number)`` is called with each slide shown."""
-    page.goto("file://" + os.path.abspath(path))
+    page.goto("file://" + os.path.abspath(path), timeout=120_000)  # a deck of many figures loads slowly on busy cores
     page.wait_for_function(f"() => window.require && Object.keys(require.s.contexts._.defined)"
                            f".some(name => name.endsWith('dist/reveal.js')) && ({REVEAL})().isReady()", timeout=120_000)
     page.wait_for_function("() => !window.MathJax || (MathJax.Hub && MathJax.Hub.queue && "

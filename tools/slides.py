@@ -42,8 +42,9 @@ class Piece:
 
 def markdown_blocks(source):
     """[(joiner, block)]: a markdown cell cut where it may be split, with the separator that
-    preceded each block; blank lines end a block, a heading and a top-level list item start one,
-    and fenced code, $$ displays and <details> folds stay whole."""
+    preceded each block; blank lines end a block, a heading, a top-level list item and a $$ display
+    at the start of a line start one (a display ends its block too), and fenced code, displays and
+    <details> folds stay whole."""
     blocks, current, joiner, fence, maths, details = [], [], "", False, False, 0
 
     def flush(next_joiner):
@@ -59,15 +60,18 @@ def markdown_blocks(source):
         if free and not line.strip():
             flush("\n\n")
             continue
-        if free and (layout.HEADING.match(line) or layout.LIST_ITEM.match(line) and not line[:1].isspace()):
+        display = free and line.startswith("$$")
+        if free and (layout.HEADING.match(line) or layout.LIST_ITEM.match(line) and not line[:1].isspace() or display):
             flush("\n")
         current.append(line)
+        was_maths = maths
         if line.lstrip().startswith("```"):
             fence = not fence
         elif not fence:
             maths ^= line.count("$$") % 2 == 1
             details += line.count("<details") - line.count("</details>")
-        if free and layout.HEADING.match(line):
+        closed = (display or was_maths) and not maths and not details and current[0].startswith("$$")
+        if free and layout.HEADING.match(line) or closed:
             flush("\n")
     flush("")
     return blocks
@@ -92,7 +96,7 @@ def output_piece(cell, output, mode):
         text = ANSI.sub("", output.text if output.output_type == "stream" else data["text/plain"])
         size = layout.printout_size(text, mode)
         pieces = []
-        for part in line_chunks(text, lambda chunk: layout.code_height(chunk, mode, size) + gap, layout.BUDGET):
+        for part in line_chunks(text, lambda chunk: layout.code_height(chunk, mode, size) + gap, layout.PART):
             piece = printout(output, part, size if size < layout.sizes(mode)["code"] else None)
             pieces.append(Piece(cell, "output", piece, layout.code_height(part, mode, size) + gap))
         return pieces
@@ -107,7 +111,7 @@ def output_piece(cell, output, mode):
         return [piece]
     if "text/html" in data and "series-widget-note" in data["text/html"]:
         return [Piece(cell, "output", output, layout.text_height(data["text/html"], mode, "small") * layout.SAFETY + gap)]
-    return [Piece(cell, "output", output, layout.BUDGET)]  # anything else (an animation): a slide of its own
+    return [Piece(cell, "output", output, layout.PART)]  # anything else (an animation): most of a slide
 
 
 def pieces_of(cell, mode, code):
@@ -119,12 +123,18 @@ def pieces_of(cell, mode, code):
             return [piece]
         pieces = []
         for joiner, block in markdown_blocks(cell.source):
-            if block.startswith("|") and layout.markdown_block_height(block, mode) > layout.BUDGET:
+            if block.startswith("|") and layout.markdown_block_height(block, mode) > layout.PART:
                 header, rows = block.split("\n")[:2], block.split("\n")[2:]  # a long table: its rows in parts
                 parts = line_chunks("\n".join(rows), lambda part: layout.markdown_block_height(
-                    "\n".join(header + [part]), mode), layout.BUDGET)
+                    "\n".join(header + [part]), mode), layout.PART)
                 pieces += [Piece(cell, "markdown", "\n".join(header + [part]), layout.markdown_block_height(
                     "\n".join(header + [part]), mode), joiner if k == 0 else "\n\n") for k, part in enumerate(parts)]
+                continue
+            if layout.is_paragraph(block) and layout.markdown_block_height(block, mode) > layout.PART:
+                parts = line_chunks(" ".join(block.split("\n")).replace(". ", ".\n"),
+                                    lambda part: layout.markdown_block_height(part, mode), layout.PART)
+                pieces += [Piece(cell, "markdown", part.replace(".\n", ". "), layout.markdown_block_height(part, mode),
+                                 joiner if k == 0 else " ") for k, part in enumerate(parts)]  # at sentence ends
                 continue
             piece = Piece(cell, "markdown", block, layout.markdown_block_height(block, mode), joiner)
             piece.keep_with_next = bool(layout.HEADING.match(block))
@@ -134,8 +144,9 @@ def pieces_of(cell, mode, code):
     outputs = [piece for output in slide_outputs(cell.get("outputs", [])) for piece in output_piece(cell, output, mode)]
     inputs = []
     if code and cell.source.strip():
-        inputs = [Piece(cell, "input", part, layout.code_height(part, mode) + layout.GAP * layout.sizes(mode)["body"])
-                  for part in line_chunks(cell.source, lambda chunk: layout.code_height(chunk, mode), layout.BUDGET * 0.9)]
+        gap = layout.GAP * layout.sizes(mode)["body"]
+        parts = line_chunks(cell.source, lambda chunk: layout.code_height(chunk, mode), layout.PART)
+        inputs = [Piece(cell, "input", part, layout.code_height(part, mode) + gap) for part in parts]
         inputs[-1].keep_with_next = bool(outputs)
     return inputs + outputs
 
@@ -176,8 +187,12 @@ def pack(pieces, forced):
         if height > layout.BUDGET and not fit_figures(group, layout.BUDGET) and len(group) > 1:
             for piece in group:  # too tall even alone: its pieces go one by one
                 if slides[-1] and used + piece.height > layout.BUDGET:
-                    slides.append([])
-                    used = 0.0
+                    tail = []  # a heading (and its notes) at the slide's end moves on with what it keeps with
+                    while slides[-1] and (slides[-1][-1].kind == "notes" or slides[-1][-1].kind == "markdown"
+                                          and slides[-1][-1].keep_with_next):
+                        tail.insert(0, slides[-1].pop())
+                    slides.append(tail)
+                    used = sum(kept.height for kept in tail)
                 slides[-1].append(piece)
                 used += piece.height
             continue
@@ -221,6 +236,8 @@ def slide_notebook(notebook, mode="plain", code=True):
         if pieces and kind in ("slide", "subslide"):
             sections[-1][1].add(pieces[0])
         if kind == "notes" and previous == "slide":  # the section's notes: on its first slide
+            for piece in pieces:  # between the heading and what the heading keeps with
+                piece.keep_with_next = sections[-1][0][0].keep_with_next
             sections[-1][0][1:1] = pieces
         else:
             sections[-1][0].extend(pieces)
