@@ -11,6 +11,7 @@ be there for reveal.js's speaker view (press S). Screenshots of a few slides lan
 build/browser-test/.
 """
 import os
+import re
 import shutil
 
 import pytest
@@ -103,8 +104,10 @@ def test_presenter_text_and_code_are_large_and_plain_decks_are_smaller(measured)
 
 def test_code_is_left_out_on_request(decks, measured):
     assert all(row["code_px"] is None for row in measured["no-code", NAMES[0]]["rows"])
+    inputs = re.compile(r'class="[^"]*jp-InputArea-editor')  # a code cell's input (the style sheet names it too)
     text = open(decks["no-code", NAMES[0]], encoding="utf-8").read()
-    assert text.count("data:image/png") >= 5 and "jp-InputArea-editor" not in text  # figures, and no code cell's input
+    assert text.count("data:image/png") >= 5 and not inputs.search(text), "figures, and no code cell's input"
+    assert inputs.search(open(decks["plain", NAMES[0]], encoding="utf-8").read()), "the plain deck shows its code"
 
 
 def test_what_stays_off_the_slides_and_the_notes_that_do_not_show(decks, measured):
