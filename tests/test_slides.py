@@ -179,7 +179,7 @@ def test_presenter_figures_are_larger_and_stay_on_the_slide():
 
 def test_presenter_text_is_at_least_28_px_on_a_1280x720_screen():
     scale = min(1280 / layout.WIDTH, 720 / layout.HEIGHT) * (1 - layout.MARGIN)
-    assert layout.SIZES["presenter"]["body"] * scale >= 28
+    assert layout.SIZES["presenter"]["body"] * scale >= 28 and layout.SIZES["presenter"]["small"] * scale >= 28  # tables
     assert "--series-body: 30px" in layout.css_variables("presenter")
 
 
@@ -203,3 +203,21 @@ def test_a_heading_is_never_left_alone_by_its_notes(mode):
     deck = slides.slide_notebook(notebook, mode)
     kinds = [cell.metadata["slideshow"]["slide_type"] for cell in deck.cells]
     assert kinds[:3] == ["slide", "notes", "-"], kinds
+
+
+@pytest.mark.parametrize("mode", layout.MODES)
+def test_a_paragraph_ending_with_a_colon_stays_with_what_it_introduces(mode):
+    """Text that fills most of a slide, then "The names:" and a long table: the colon's line moves on
+    with the table's first rows; a sub-slide's heading after a lead-in still starts its sub-slide."""
+    filler = "\n\n".join("Words that fill the slide " * 6 for _ in range(7 if mode == "plain" else 4))
+    rows = "\n".join(f"| `name_{k}` | what it does, in a few words {k} |" for k in range(40))
+    notebook = section([nbformat.v4.new_markdown_cell(f"## 1. Names\n\n{filler}\n\nThe names:\n\n"
+                                                      f"| name | meaning |\n|---|---|\n{rows}\n\nAnd then:"),
+                        nbformat.v4.new_markdown_cell("### 1.1 A part of its own\n\nShort.")])
+    deck = slides.slide_notebook(notebook, mode)
+    for cells in deck_slides(deck):
+        text = "\n\n".join(cell.source for cell in cells)
+        assert ("The names:" in text) == ("| `name_0` |" in text), f"the lead-in apart from its table:\n{text}"
+        assert sum(cell.metadata["series_height"] for cell in cells) <= layout.BUDGET
+    [part] = [cell for cell in deck.cells if cell.source.startswith("### 1.1")]
+    assert part.metadata["slideshow"]["slide_type"] == "subslide"

@@ -6,7 +6,7 @@ into decks as `make slides` builds them (tools/slides.py), plain, presenter and 
 opened from disk with the network cut, at 1280x720 (tools/slide_sizes.py's ``measure``). Each
 slide of each deck must fit (scrollHeight and scrollWidth within reveal.js's layout, no code or
 output block wider than its box), none may start with a solution fold or hold one above a section
-heading, presenter body text must show at >= 28 px and code at >= 22 px, and the speaker notes must
+heading, presenter body and table text must show at >= 28 px and code at >= 22 px, and the speaker notes must
 be there for reveal.js's speaker view (press S). Screenshots of a few slides land in
 build/browser-test/.
 """
@@ -96,6 +96,8 @@ def test_presenter_text_and_code_are_large_and_plain_decks_are_smaller(measured)
         body = [row["body_px"] for row in presenter if row["body_px"]]
         code = [row["code_px"] for row in presenter if row["code_px"]]
         assert body and min(body) >= 28, f"presenter body text of {name} shows at {min(body):.1f} px"
+        table = [row["table_px"] for row in presenter if row["table_px"]]
+        assert min(table, default=28) >= 28, f"presenter table text of {name} shows at {min(table):.1f} px"
         assert code and min(code) >= 22, f"presenter code of {name} shows at {min(code):.1f} px"
         plain = [row["body_px"] for row in measured["plain", name]["rows"] if row["body_px"]]
         assert max(plain) < min(body)

@@ -21,9 +21,9 @@ BODY_WIDTH = WIDTH - 2 * PAD_X
 SLACK = 16  # px no estimate may use: a figure scaled to the space left stays clear of the bottom edge
 BUDGET = HEIGHT - 2 * PAD_Y - SLACK  # the height a slide's content may take
 PART = 0.8 * BUDGET  # the most a part of a long code cell, printout or table takes: a heading above it still fits
-SIZES = {  # px at the layout's scale; presenter: body text >= 28 px on a 1280x720 screen after the scale
+SIZES = {  # px at the layout's scale; presenter: body and table text >= 28 px on a 1280x720 screen after the scale
     "plain": {"body": 24, "code": 18, "h1": 44, "h2": 36, "h3": 30, "small": 18, "figure_upscale": 1.25},
-    "presenter": {"body": 30, "code": 24, "h1": 52, "h2": 44, "h3": 36, "small": 24, "figure_upscale": 2.0},
+    "presenter": {"body": 30, "code": 24, "h1": 52, "h2": 44, "h3": 36, "small": 29, "figure_upscale": 2.0},
 }
 MODES = tuple(SIZES)
 LINE, CODE_LINE, HEADING_LINE = 1.3, 1.25, 1.15  # line heights (em)

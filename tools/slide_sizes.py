@@ -44,6 +44,7 @@ MEASURE = """async (shots) => {
         const style = getComputedStyle(slide);
         const body = slide.querySelector('.jp-RenderedMarkdown p, .jp-RenderedMarkdown li');
         const code = slide.querySelector('.jp-InputArea-editor pre');
+        const table = slide.querySelector('.jp-RenderedMarkdown td');
         rows.push({title: named.textContent.replace(/\\s+/g, ' ').trim(),  // maths as its TeX source
                    part: slide.dataset.part || `${where.h}.${where.v}`, height: slide.scrollHeight,
                    width: slide.scrollWidth, cut: cut, h: where.h, v: where.v,
@@ -53,6 +54,7 @@ MEASURE = """async (shots) => {
                        fold.compareDocumentPosition(heading) & Node.DOCUMENT_POSITION_FOLLOWING)),
                    body_px: body ? parseFloat(getComputedStyle(body).fontSize) * reveal.getScale() : null,
                    code_px: code ? parseFloat(getComputedStyle(code).fontSize) * reveal.getScale() : null,
+                   table_px: table ? parseFloat(getComputedStyle(table).fontSize) * reveal.getScale() : null,
                    notes: slide.querySelectorAll('aside.notes').length});
         if (shots) await window.__shot(rows.length);
     }
@@ -64,7 +66,8 @@ def measure(page, path, shot=None):
     """{width, height, rows: [...]} of the deck at ``path``, a row a slide in order: its title,
     height and width (scrollHeight, scrollWidth), cut blocks, place (h, v), padding, part (the slide
     it was before splitting), whether it starts with a solution fold (<details>) or holds one above
-    a `## ` heading, the shown size of its body text and code (px on the screen), its notes count.
+    a `## ` heading, the shown size of its body text, code and table text (px on the screen), its
+    notes count.
     ``shot(number)`` is called with each slide shown."""
     page.goto("file://" + os.path.abspath(path), timeout=120_000)  # a deck of many figures loads slowly on busy cores
     page.wait_for_function(f"() => window.require && Object.keys(require.s.contexts._.defined)"

@@ -5,7 +5,8 @@ split into sub-slides (reveal.js's vertical slides: the space bar walks through 
 fits: markdown at its blocks (paragraphs, list items, tables, $$ displays, folds), a code cell's
 input at its lines and its outputs one by one; each piece's height is estimated by
 tools/slide_layout.py and pieces are packed in order, a new sub-slide whenever the next does not
-fit. A heading stays with what follows it, a solution fold (<details>) and a speaker-notes cell
+fit. A heading stays with what follows it (a paragraph ending with a colon too, where there is
+room), a solution fold (<details>) and a speaker-notes cell
 with what precedes them, a code cell's input with its first output, and a figure is scaled to the
 space left (down to ``SHRINK`` of its size) or moves on. Outputs a slide has no use for stay off
 it (tools/slide_outputs.py): progress bars, the check of an exercise not yet answered, and widgets
@@ -25,8 +26,9 @@ import slide_layout as layout  # noqa: E402
 from slide_outputs import ANSI, printout, slide_outputs  # noqa: E402
 
 SHRINK = 0.6  # a figure may shrink to this share of its size to stay on the slide before it
-def folder(presenter=False, code=True):
-    """Where a kind of deck goes: build/slides, build/slides-presenter, ...-no-code."""
+
+
+def folder(presenter=False, code=True):  # build/slides, build/slides-presenter, ...-no-code
     return os.path.join(export.ROOT, "build", "slides" + ("-presenter" if presenter else "") + ("" if code else "-no-code"))
 
 
@@ -36,7 +38,7 @@ class Piece:
     def __init__(self, cell, kind, content, height, joiner="", natural=None):
         self.cell, self.kind, self.content, self.height = cell, kind, content, height
         self.joiner, self.natural, self.width = joiner, natural, None  # natural: a figure's size
-        self.keep_with_next = self.keep_with_prev = False
+        self.keep_with_next = self.keep_with_prev = self.lead_in = False  # lead-in: a paragraph ending with ":"
         self.min_height = height * SHRINK if natural else height
 
 
@@ -138,6 +140,7 @@ def pieces_of(cell, mode, code):
                 continue
             piece = Piece(cell, "markdown", block, layout.markdown_block_height(block, mode), joiner)
             piece.keep_with_next = bool(layout.HEADING.match(block))
+            piece.lead_in = layout.is_paragraph(block) and block.rstrip().endswith(":")
             piece.keep_with_prev = block.lstrip().startswith("<details")
             pieces.append(piece)
         return pieces
@@ -151,11 +154,12 @@ def pieces_of(cell, mode, code):
     return inputs + outputs
 
 
-def groups(pieces):
-    """Runs of pieces that keep together."""
+def groups(pieces, forced=()):
+    """Runs of pieces that keep together (a lead-in never with a piece that starts a sub-slide)."""
     runs = []
     for piece in pieces:
-        if runs and (runs[-1][-1].keep_with_next or piece.keep_with_prev):
+        lead_in = runs and runs[-1][-1].lead_in and piece not in forced
+        if runs and (runs[-1][-1].keep_with_next or lead_in or piece.keep_with_prev):
             runs[-1].append(piece)
         else:
             runs.append([piece])
@@ -178,7 +182,7 @@ def fit_figures(group, room):
 def pack(pieces, forced):
     """Sub-slides (lists of pieces) of one section; ``forced``: pieces that start a sub-slide."""
     slides, used = [[]], 0.0
-    for group in groups(pieces):
+    for group in groups(pieces, forced):
         height = sum(piece.height for piece in group)
         if slides[-1] and (group[0] in forced or used + height > layout.BUDGET
                            and not fit_figures(group, layout.BUDGET - used)):
@@ -187,9 +191,13 @@ def pack(pieces, forced):
         if height > layout.BUDGET and not fit_figures(group, layout.BUDGET) and len(group) > 1:
             for piece in group:  # too tall even alone: its pieces go one by one
                 if slides[-1] and used + piece.height > layout.BUDGET:
-                    tail = []  # a heading (and its notes) at the slide's end moves on with what it keeps with
-                    while slides[-1] and (slides[-1][-1].kind == "notes" or slides[-1][-1].kind == "markdown"
-                                          and slides[-1][-1].keep_with_next):
+                    tail = []  # a heading and its notes at the slide's end move on (a lead-in where it fits)
+                    while slides[-1]:
+                        last = slides[-1][-1]
+                        room = sum(kept.height for kept in tail) + last.height + piece.height <= layout.BUDGET
+                        if not (last.kind == "notes" or last.keep_with_next and last.kind == "markdown"
+                                or last.lead_in and room):
+                            break
                         tail.insert(0, slides[-1].pop())
                     slides.append(tail)
                     used = sum(kept.height for kept in tail)
