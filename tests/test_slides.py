@@ -221,3 +221,12 @@ def test_a_paragraph_ending_with_a_colon_stays_with_what_it_introduces(mode):
         assert sum(cell.metadata["series_height"] for cell in cells) <= layout.BUDGET
     [part] = [cell for cell in deck.cells if cell.source.startswith("### 1.1")]
     assert part.metadata["slideshow"]["slide_type"] == "subslide"
+
+
+def test_a_badge_counts_as_its_words():
+    """A badge is an image inside a link: its words show, not the addresses (they were counted as text)."""
+    badges = ("[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google"
+              ".com/github/owner/repository/blob/main/notebooks/04_mnist_unet.ipynb) [![Open in Binder](https://mybinder"
+              ".org/badge_logo.svg)](https://mybinder.org/v2/gh/owner/repository/main?labpath=notebooks)")
+    assert layout.visible_text(badges) == "Open in Colab Open in Binder"
+    assert layout.markdown_block_height(badges, "plain") == layout.markdown_block_height("Open in Colab", "plain")

@@ -27,7 +27,8 @@ SIZES = {  # px at the layout's scale; presenter: body and table text >= 28 px o
 }
 MODES = tuple(SIZES)
 LINE, CODE_LINE, HEADING_LINE = 1.3, 1.25, 1.15  # line heights (em)
-TEXT_CHAR, CODE_CHAR = 0.52, 0.62  # width per character (em), on the safe side of the fonts'
+TEXT_CHAR, CODE_CHAR = 0.48, 0.62  # width per character (em): no paragraph or list item of the six decks (255,
+BOLD_CHAR = 0.52  # plain and presenter) wraps to more lines in Chromium; headings and tables (bold) take 0.52
 GAP = 0.5  # em of body text between two cells, and below a paragraph
 CODE_PAD = 0.3  # em of code: padding of a code or output block
 SAFETY = 1.06  # every estimate is stretched by this much
@@ -100,6 +101,7 @@ def printout_size(text, mode):
 # markdown, as the eye reads it: what a link, emphasis, inline code and inline maths leave on the line
 INLINE_MATH = re.compile(r"\$([^$]+)\$")
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")  # first: a badge is an image inside a link
 TAG = re.compile(r"<[^>]+>")
 HEADING = re.compile(r"^(#{1,6}) ")
 LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s")
@@ -114,7 +116,7 @@ def shown_maths(match):
 def visible_text(markdown):
     """The characters a paragraph shows, roughly: maths as ``shown_maths`` counts it, inline code
     at 1.2 (a wider font)."""
-    text = INLINE_MATH.sub(shown_maths, LINK.sub(r"\1", markdown))
+    text = INLINE_MATH.sub(shown_maths, LINK.sub(r"\1", IMAGE.sub(r"\1", markdown)))
     text = re.sub(r"`([^`]*)`", lambda match: "c" * round(1.2 * len(match.group(1))), text)
     text = TAG.sub("", text).replace("**", "").replace("__", "")
     return re.sub(r"(?<!\w)\*|\*(?!\w)", "", text)
@@ -169,7 +171,7 @@ def table_height(lines, mode):
             if not re.match(r"^\s*\|?\s*:?-{3,}", line)]
     columns = max(len(row) for row in rows)
     longest = [max(len(visible_text(row[k])) if k < len(row) else 0 for row in rows) + 2 for k in range(columns)]
-    chars = BODY_WIDTH / (TEXT_CHAR * size)
+    chars = BODY_WIDTH / (BOLD_CHAR * size)
     share = [max(chars * wide / sum(longest), min(wide, 8)) for wide in longest]
     height = 0.0
     for row in rows:
@@ -189,7 +191,7 @@ def markdown_block_height(block, mode):
     if heading:
         level = min(len(heading.group(1)), 3)
         font = size[f"h{level}"]
-        chars = BODY_WIDTH / (TEXT_CHAR * font)
+        chars = BODY_WIDTH / (BOLD_CHAR * font)
         return SAFETY * (wrapped_lines(visible_text(stripped[heading.end():]), chars) * HEADING_LINE * font + 0.5 * font)
     if stripped.startswith("<details"):  # shown closed: its summary line
         return SAFETY * (LINE * size["body"] + GAP * size["body"])
