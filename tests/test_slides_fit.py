@@ -3,11 +3,12 @@
 Notebook 1 (run here in quick mode, plain and presenter: about 15 s each on a quiet 2-core CPU) and
 notebook 4 (its recorded full run where its code cells match, else quick mode: about 40 s) are built
 into decks as `make slides` builds them (tools/slides.py), plain, presenter and without code, and
-opened from disk with the network cut, at 1280x720 (tools/slide_sizes.py's ``measure``). Each
-slide of each deck must fit (scrollHeight and scrollWidth within reveal.js's layout, no code or
-output block wider than its box), none may start with a solution fold or hold one above a section
-heading, presenter body and table text must show at >= 28 px and code at >= 22 px, and the speaker notes must
-be there for reveal.js's speaker view (press S). Screenshots of a few slides land in
+notebook 3 (its animation, its tallest formulas) in presenter mode without code; all are opened
+from disk with the network cut, at 1280x720 (tools/slide_sizes.py's ``measure``). Each slide of
+each deck must fit (scrollHeight and scrollWidth within reveal.js's layout, no code or output
+block wider than its box), none may start with a solution fold or hold one above a section
+heading, presenter body and table text must show at >= 28 px and code at >= 22 px, and the
+speaker notes must be there for reveal.js's speaker view (press S). Screenshots of a few slides land in
 build/browser-test/.
 """
 import os
@@ -26,6 +27,7 @@ assets = load_tool("offline_assets")
 pytestmark = [pytest.mark.full,
               pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make test-all installs Debian's)")]
 NAMES = ("01_noise_schedules", "04_mnist_unet")
+ANIMATED = "03_toy_2d_diffusion"  # an animation and the tallest formulas: in presenter mode without code
 
 
 def executed(name, presenter=False):
@@ -45,7 +47,9 @@ def decks(tmp_path_factory):
     folder = tmp_path_factory.mktemp("decks")
     built = {}
     for kind, notebooks, options in [("plain", runs, {}), ("presenter", presenter_runs, {"presenter": True}),
-                                     ("no-code", {NAMES[0]: runs[NAMES[0]]}, {"code": False})]:
+                                     ("no-code", {NAMES[0]: runs[NAMES[0]]}, {"code": False}),
+                                     ("presenter-no-code", {ANIMATED: executed(ANIMATED)},
+                                      {"presenter": True, "code": False})]:
         for path in slides.write_slides(notebooks, folder / kind, **options):
             built[kind, os.path.basename(path).replace(".slides.html", "")] = path
     return built

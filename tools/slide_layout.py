@@ -33,6 +33,7 @@ GAP = 0.5  # em of body text between two cells, and below a paragraph
 CODE_PAD = 0.3  # em of code: padding of a code or output block
 SAFETY = 1.06  # every estimate is stretched by this much
 PRINTOUT_SHRINK = 0.7  # a wide printout's smallest font, as a share of the code's
+ANIMATION_CONTROLS = 7.5  # em of body text an animation takes beside its frames: margins, slider, buttons, loop choices
 
 
 def sizes(mode):
@@ -47,8 +48,20 @@ def css_variables(mode):
     names = {f"--series-{name}": f"{value}px" for name, value in size.items() if name != "figure_upscale"}
     names.update({"--series-pad-x": f"{PAD_X}px", "--series-pad-y": f"{PAD_Y}px", "--series-line": str(LINE),
                   "--series-code-line": str(CODE_LINE), "--series-heading-line": str(HEADING_LINE),
-                  "--series-gap": f"{GAP}em", "--series-code-pad": f"{CODE_PAD}em"})
+                  "--series-gap": f"{GAP}em", "--series-code-pad": f"{CODE_PAD}em",
+                  "--series-animation": f"{animation_frame_height(mode):.0f}px"})
     return ":root { " + " ".join(f"{name}: {value};" for name, value in names.items()) + " }"
+
+
+def animation_height(mode):
+    """How tall an animation (matplotlib's HTML player) is counted: a slide, less two lines of
+    text for a line that introduces it."""
+    return BUDGET - 2 * LINE * sizes(mode)["body"]
+
+
+def animation_frame_height(mode):
+    """How tall its frames are shown (the style sheet's limit), so that it takes ``animation_height``."""
+    return animation_height(mode) - ANIMATION_CONTROLS * sizes(mode)["body"]
 
 
 def math_width(mode):

@@ -113,7 +113,9 @@ def output_piece(cell, output, mode):
         return [piece]
     if "text/html" in data and "series-widget-note" in data["text/html"]:
         return [Piece(cell, "output", output, layout.text_height(data["text/html"], mode, "small") * layout.SAFETY + gap)]
-    return [Piece(cell, "output", output, layout.PART)]  # anything else (an animation): most of a slide
+    if "text/html" in data and 'class="animation"' in data["text/html"]:  # matplotlib's player
+        return [Piece(cell, "output", output, layout.animation_height(mode))]
+    return [Piece(cell, "output", output, layout.PART)]  # anything else: most of a slide
 
 
 def pieces_of(cell, mode, code):
