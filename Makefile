@@ -2,14 +2,15 @@
 #   make lab        set everything up and open the series in JupyterLab
 #   make test       the fast tier: unit tests, then every notebook once under nbval (its sliders moved)
 #   make test-all   everything: adds the install paths (wheel, Colab, Binder), the browser and the exports
-# and for readers and lectures: make site, make slides (PRESENTER=1 for a lecture hall)
+# and for readers and lectures: make site, make slides (PRESENTER=1 for a lecture hall, NO_CODE=1 for text
+# and figures only), make slide-sizes (how each deck fits a 1280x720 screen)
 # and for a course: make student (the notebooks without solutions), make grade SUBMISSIONS=folder
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := DIFFUSION_QUICK=1 DIFFUSION_OFFLINE=1 $(BIN)/python -m pytest
 
-.PHONY: lab test test-all setup test-setup chromium strip site slides offline-assets student grade
+.PHONY: lab test test-all setup test-setup chromium strip site slides slide-sizes offline-assets student grade
 
 # a new .venv gets torch first: the CPU-only build where there is no NVIDIA GPU (tools/install_torch.py
 # says in one line which build it chose, and why)
@@ -45,13 +46,17 @@ test-all: test-setup chromium offline-assets
 offline-assets: $(BIN)/python
 	$(BIN)/python tools/offline_assets.py install
 
-# the series without a kernel (recorded full runs, else quick-mode runs): build/site/index.html (with the
-# instructor guide, docs/instructor_guide.md), build/slides/
-# (each with its assets/ folder: copy the whole folder to take it to a lecture hall)
+# the series without a kernel (recorded full runs, else quick mode): build/site/index.html (with the
+# instructor guide, docs/instructor_guide.md), and slides in build/slides/ (PRESENTER=1:
+# build/slides-presenter/; NO_CODE=1: build/slides-no-code/, or build/slides-presenter-no-code/), each
+# folder with its assets/: copy the whole folder to a lecture hall
 site: setup offline-assets
 	$(BIN)/python tools/export.py site
 slides: setup offline-assets
-	$(BIN)/python tools/export.py slides $(if $(PRESENTER),--presenter,)
+	$(BIN)/python tools/export.py slides $(if $(PRESENTER),--presenter,) $(if $(NO_CODE),--no-code,)
+# slides before and after splitting, how many fit 1280x720 and the largest, measured in chromium
+slide-sizes: test-setup chromium
+	$(BIN)/python tools/slide_sizes.py $(wildcard build/slides*/*.slides.html)
 
 # the notebooks without their solution folds, for students: build/student/ (tools/student.py; `python
 # tools/student.py reset NOTEBOOK.ipynb --exercise N` puts one exercise back as shipped)

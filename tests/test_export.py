@@ -47,8 +47,8 @@ def test_presenter_slides_of_notebook_1(tmp_path):
     figures = sum("image/png" in output.get("data", {}) for cell in executed.cells for output in cell.get("outputs", []))
     errors = [output for cell in executed.cells for output in cell.get("outputs", []) if output.output_type == "error"]
     assert figures >= 5 and not errors
-    [slides_path] = export.write_slides({name: executed}, tmp_path / "slides", presenter=True)
+    [slides_path] = load_tool("slides").write_slides({name: executed}, tmp_path / "slides", presenter=True)
     slides = open(slides_path, encoding="utf-8").read()
-    assert slides.count("data:image/png") >= figures and export.PRESENTER_CSS in slides
+    assert slides.count("data:image/png") >= figures and "--series-body: 30px" in slides  # presenter sizes
     assert "REPOSITORY" not in slides, "the setup cell is skipped in the slides"
     assert len(re.findall(r"<section", slides)) >= 6

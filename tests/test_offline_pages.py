@@ -49,7 +49,7 @@ def built(tmp_path_factory):
     if notebook is None:
         notebook = export.execute(path)
     folder = tmp_path_factory.mktemp("offline")
-    [deck] = export.write_slides({NAME: notebook}, folder / "slides")
+    [deck] = load_tool("slides").write_slides({NAME: notebook}, folder / "slides")
     site.write_site({NAME: notebook}, folder / "site")
     return deck, str(folder / "site" / f"{NAME}.html")
 

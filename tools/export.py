@@ -2,7 +2,8 @@
 
     python tools/export.py site                 # build/site/index.html, a page a notebook, the guide (tools/site.py)
     python tools/export.py slides               # build/slides/<notebook>.slides.html
-    python tools/export.py slides --presenter   # the same, sized for a lecture hall
+    python tools/export.py slides --presenter   # build/slides-presenter/: sized for a lecture hall
+    python tools/export.py slides --no-code     # build/slides-no-code/: text and figures only
     python tools/export.py tag                  # write each cell's slide metadata (see slide_type)
 
 Pages and slides show full-run outputs wherever a full run is recorded: `python
@@ -12,8 +13,10 @@ its code cells match the notebook's: the page shows the notebook's current text 
 outputs (text edits need no new run; any code edit does). Any other notebook runs here first, in quick mode (DIFFUSION_QUICK=1; --full for
 the real thing, slower), and the line printed for it says so. Every page shows every figure: each
 widget draws its static figure when it is made. Images are
-embedded, so a page is one self-contained file. --presenter sets DIFFUSION_PRESENTER=1 while the
-notebooks run (``dh.setup`` then draws larger fonts and figures) and enlarges the slides' text.
+embedded, so a page is one self-contained file. The slides (tools/slides.py) split each section
+into sub-slides that fit a 1280x720 screen. --presenter sets DIFFUSION_PRESENTER=1 while the
+notebooks run (``dh.setup`` then draws larger fonts and figures) and enlarges the slides' text,
+code and figures, in a folder of its own.
 Slides and pages work offline: reveal.js, MathJax, require.js, jQuery and the widget renderer are
 copied into <output folder>/assets/ from build/vendor (tools/offline_assets.py, which ``make site``
 and ``make slides`` run first; it needs npm), and the pages point there. Without them, one line
@@ -36,20 +39,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
 FULL_RUN_DIR = os.path.join(ROOT, "full-runs")  # executed full-mode notebooks (tools/record_references.py), tracked
 TEMPLATES = os.path.join(ROOT, "tools", "templates")  # series_reveal: the reveal template, mermaid.js only where used
-# the slides' reveal.js theme: "white" carries its fonts; nbconvert's default "simple" imports them from
-# Google, which fails with no network
-PRESENTER_CSS = "<style>.reveal { font-size: 170%; } .reveal .jp-OutputArea-output img { max-height: 70vh; }</style>"
 
 
 def slide_type(cell, is_setup):
-    """Where a cell goes in the slides: the setup cell is skipped; a cell with a title ("# ") or a
-    section heading ("## ") starts a slide; one that opens with a "your turn" or "### " heading
-    starts a sub-slide; every other cell follows on the slide before it ("-"). Hidden solutions
-    stay folded (<details>) on their slide."""
+    """Where a cell goes in the slides: the setup cell is skipped; a markdown cell tagged ``notes``
+    is the speaker's (reveal.js's speaker view); a cell with a title ("# ") or a section heading
+    ("## ") starts a slide (a heading opens its cell: see tests/test_slides.py); one that opens with
+    a "your turn" or "### " heading starts a sub-slide; every other cell follows on the slide before
+    it ("-"), and tools/slides.py splits a slide into as many sub-slides as it needs to fit. Hidden
+    solutions stay folded (<details>) beside their exercise."""
     if is_setup:
         return "skip"
     if cell.cell_type != "markdown":
         return "-"
+    if "notes" in cell.metadata.get("tags", []):
+        return "notes"
     lines = [line for line in cell.source.splitlines() if line.strip()]
     if any(line.startswith(("# ", "## ")) for line in lines):
         return "slide"
@@ -97,7 +101,8 @@ def execute(path, full=False, presenter=False, timeout=1800):
     os.environ["DIFFUSION_QUICK"] = "0" if full else "1"
     os.environ["DIFFUSION_PRESENTER"] = "1" if presenter else "0"
     try:
-        ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
+        # a kernel on busy cores may take minutes to answer (nbclient's default wait is 60 s)
+        ExecutePreprocessor(timeout=timeout, startup_timeout=300, kernel_name="python3").preprocess(
             notebook, {"metadata": {"path": os.path.dirname(path)}})
     finally:
         for name, value in saved.items():
@@ -147,26 +152,6 @@ def text_badges(body):
                   lambda match: f'<span style="{BADGE_STYLE}">{match.group(1)}</span>', body)
 
 
-def write_slides(executed, out_dir, presenter=False, reveal_prefix=None):
-    """reveal.js slides of each notebook, following its cells' slide metadata."""
-    from nbconvert import SlidesExporter
-
-    os.makedirs(out_dir, exist_ok=True)
-    local = offline_assets.copy_into(out_dir)
-    exporter = SlidesExporter(reveal_scroll=True, reveal_transition="none", reveal_theme="white",
-                              template_name="series_reveal", extra_template_basedirs=[TEMPLATES], **local)
-    if reveal_prefix:
-        exporter.reveal_url_prefix = reveal_prefix
-    paths = []
-    for name, notebook in executed.items():
-        body = text_badges(exporter.from_notebook_node(notebook)[0])
-        body = offline_assets.localise(body) if local else body
-        if presenter:
-            body = body.replace("</head>", PRESENTER_CSS + "</head>", 1)
-        paths.append(os.path.join(out_dir, f"{name}.slides.html"))
-        with open(paths[-1], "w", encoding="utf-8") as file:
-            file.write(body)
-    return paths
 
 
 def main():
@@ -175,7 +160,9 @@ def main():
     parser.add_argument("--notebooks", nargs="*", help="names such as 01_noise_schedules (default: all six)")
     parser.add_argument("--full", action="store_true", help="run in full mode (the stated times; slow)")
     parser.add_argument("--presenter", action="store_true", help="fonts and figures for a lecture hall")
-    parser.add_argument("--out", default=None, help="output folder (default build/site or build/slides)")
+    parser.add_argument("--no-code", action="store_true", help="slides of text and figures only")
+    parser.add_argument("--out", default=None, help="output folder (default build/site, build/slides, "
+                        "build/slides-presenter, build/slides-no-code, ...)")
     parser.add_argument("--reveal-prefix", default=None, help="where reveal.js lives (default: the local copy in <out>/assets, else its CDN)")
     args = parser.parse_args()
     paths = notebook_paths(args.notebooks)
@@ -197,11 +184,13 @@ def main():
               f"it now in {'full' if args.full else 'quick'} mode ...", flush=True)
         executed[name] = execute(path, args.full, args.presenter and args.what == "slides")
         executed[name].metadata["diffusion_run"] = {"mode": "full" if args.full else "quick"}
-    out = args.out or os.path.join(ROOT, "build", args.what)
     if args.what == "site":
-        print(f"wrote {load_tool('site').write_site(executed, out)}")
+        print(f"wrote {load_tool('site').write_site(executed, args.out or os.path.join(ROOT, 'build', 'site'))}")
     else:
-        for path in write_slides(executed, out, args.presenter, args.reveal_prefix):
+        import slides  # tools/slides.py, which imports this file
+
+        out = args.out or slides.folder(args.presenter, not args.no_code)
+        for path in slides.write_slides(executed, out, args.presenter, not args.no_code, args.reveal_prefix):
             print(f"wrote {path}")
 
 
