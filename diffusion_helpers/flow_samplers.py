@@ -18,7 +18,7 @@ import numbers
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_bool, check_float_tensor, check_int
+from ._checks import check_bool, check_float_tensor, check_int, check_number, check_same_shape
 from .flow_matching import x0_hat_from_velocity
 from .guidance import check_guidance, guided_noise_checked
 from .loop import SamplerState, run_to_end
@@ -35,6 +35,11 @@ def euler_step(x, t, t_next, velocity):
     moves against the velocity eps - x0, towards the data. On a straight path whose velocity the
     model knows exactly, one step from t = 1 to 0 lands on x_0.
     x, velocity (B, ...); t, t_next floats. Returns x_next (B, ...)."""
+    _check_step(x, t, t_next, velocity=velocity)
+    return _euler(x, t, t_next, velocity)
+
+
+def _euler(x, t, t_next, velocity):
     return x + (t_next - t) * velocity
 
 
@@ -46,7 +51,23 @@ def heun_step(x, t, t_next, velocity, velocity_next):
 
     second order: its error falls as h^2 where Euler's falls as h. x, velocity, velocity_next
     (B, ...); t, t_next floats. Returns x_next (B, ...)."""
+    _check_step(x, t, t_next, velocity=velocity, velocity_next=velocity_next)
+    return _heun(x, t, t_next, velocity, velocity_next)
+
+
+def _heun(x, t, t_next, velocity, velocity_next):
     return x + (t_next - t) * 0.5 * (velocity + velocity_next)
+
+
+def _check_step(x, t, t_next, **velocities):
+    """The checks of a step called on its own (the samplers check once a run, then step unchecked)."""
+    check_float_tensor("x", x)
+    check_number("t", t)
+    check_number("t_next", t_next)
+    for name, velocity in velocities.items():
+        if velocity is None:
+            raise TypeError(f"{name} must be the model's velocity, a tensor shaped like x, e.g. model(x, t); got None")
+        check_same_shape(name, velocity, "x", x)
 
 
 def flow_times(num_steps):
@@ -129,9 +150,9 @@ def flow_sampling_loop(model, x_T, times, y, guidance_scale, heun, progress, des
                              "weights and its input range)")
         x0_hat = x0_hat_from_velocity(x, t, v)
         if heun and t_next > 0:
-            x = heun_step(x, t, t_next, v, velocity(euler_step(x, t, t_next, v), t_next))
+            x = _heun(x, t, t_next, v, velocity(_euler(x, t, t_next, v), t_next))
         else:
-            x = euler_step(x, t, t_next, v)
+            x = _euler(x, t, t_next, v)
         if k == len(steps) - 1 and not bool(torch.isfinite(x).all()):
             raise ValueError("the samples hold NaN or inf values: the model's velocity turned NaN or inf during "
                              "sampling (check x_T, the model's weights and its input range)")

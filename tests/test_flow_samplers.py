@@ -40,6 +40,10 @@ def test_heun_step_is_the_average_of_the_slopes_at_both_ends():
     x, v, v_next = (torch.randn(3, 2, generator=torch.Generator().manual_seed(k)) for k in range(3))
     torch.testing.assert_close(dh.heun_step(x, 0.8, 0.5, v, v_next), x - 0.3 * (v + v_next) / 2)
     torch.testing.assert_close(dh.euler_step(x, 0.8, 0.5, v), x - 0.3 * v)
+    with pytest.raises(ValueError, match=r"velocity must have the shape of x \(3, 2\)"):  # no silent broadcasting
+        dh.euler_step(x, 0.8, 0.5, v[:, :1])
+    with pytest.raises(TypeError, match="velocity_next must be the model's velocity"):
+        dh.heun_step(x, 0.8, 0.5, v, None)
 
 
 @pytest.mark.parametrize("name", ["euler", "heun"])
