@@ -195,13 +195,14 @@ def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     return t.long() if device is None else t.long().to(device)
 
 
-def check_unit_times(t, batch_size, device=None, name="t"):
+def check_unit_times(t, batch_size, device=None, name="t", dtype=None):
     """Return ``t``, continuous times in [0, 1] (t = 0 data, t = 1 noise: the flow-matching path's
-    clock), as a float tensor (B,). ``t`` may be a Python float (one time for the whole batch), a
-    0-d or a (B,) float tensor. Integer timesteps (a DDPM model's 0 .. T-1) and times beyond 1 (such
+    clock), as a float tensor (B,). ``t`` may be a Python float (one time for the whole batch, made
+    a tensor of ``dtype``, torch's default if None: give the data's, so float64 data keep float64
+    times), a 0-d or a (B,) float tensor. Integer timesteps (a DDPM model's 0 .. T-1) and times beyond 1 (such
     as t * 1000: the models scale t for their time embedding themselves) are refused, naming the slip."""
     if isinstance(t, numbers.Real) and not isinstance(t, (bool, numbers.Integral)):
-        t = torch.full((batch_size,), float(t), device=device)
+        t = torch.full((batch_size,), float(t), device=device, dtype=dtype)
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a time in [0, 1], a float or a float tensor of shape (B,), got "
                         f"{type(t).__name__} {t!r}")

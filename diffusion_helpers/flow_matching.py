@@ -48,7 +48,7 @@ def linear_path(x0, t, noise=None):
         (x_t, noise), both shaped like x0.
     """
     check_data("x0", x0)
-    t = check_unit_times(t, x0.shape[0], device=x0.device)
+    t = check_unit_times(t, x0.shape[0], device=x0.device, dtype=x0.dtype)
     noise = torch.randn_like(x0) if noise is None else check_same_shape("noise", noise, "x0", x0)
     t = _per_sample(t, x0)
     return (1 - t) * x0 + t * noise, noise
@@ -110,7 +110,7 @@ def flow_matching_loss(model, x0, t=None, noise=None, y=None, *, generator=None,
     draw_on = generator.device if generator is not None else x0.device
     if t is None:
         t = torch.rand(x0.shape[0], generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
-    t = check_unit_times(t, x0.shape[0], device=x0.device).to(x0.dtype)
+    t = check_unit_times(t, x0.shape[0], device=x0.device, dtype=x0.dtype).to(x0.dtype)
     if noise is None:
         noise = torch.randn(x0.shape, generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
     x_t, noise = linear_path(x0, t, noise)

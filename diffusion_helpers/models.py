@@ -65,7 +65,7 @@ class _Conditioning(nn.Module):
 
     def forward(self, x, t, y):
         if self.continuous_time:
-            t = TIME_SCALE * check_unit_times(t, x.shape[0], device=x.device)
+            t = TIME_SCALE * check_unit_times(t, x.shape[0], device=x.device, dtype=x.dtype)
         elif isinstance(t, torch.Tensor) and t.is_floating_point() or isinstance(t, float):
             raise TypeError("t must hold integer timesteps 0 .. T-1 (torch.long): this model predicts noise at DDPM's "
                             "timesteps; got float times. A flow-matching model takes t in [0, 1]: build it with "
