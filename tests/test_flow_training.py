@@ -39,7 +39,7 @@ def test_flow_matching_training_is_reproducible_and_leaves_the_diffusion_objecti
      "schedule must be None with objective='flow_matching'"),
     (dh.MLPDenoiser(continuous_time=True), None, dict(), TypeError, "None only with objective='flow_matching'"),
     (dh.MLPDenoiser(continuous_time=True), dh.NoiseSchedule("linear", 10), dict(), TypeError,
-     "a velocity model): train it with"),
+     r"a velocity model\): train it with"),
     (dh.MLPDenoiser(continuous_time=True), None, dict(objective="flow_matching", loss_weighting="min_snr"), ValueError,
      "flow matching has no schedule"),
     (dh.MLPDenoiser(continuous_time=True), None, dict(objective="velocity"), ValueError, "objective must be one of"),
