@@ -34,6 +34,14 @@ straight line in tau, where one Euler step along a constant velocity is exact:
 DDIM's step with eta = 0 keeps x0_hat and eps_hat fixed and moves to the new noise level; on a path
 linear in tau that is exactly one Euler step, x_prev = x + (tau_prev - tau) v, in either variable
 (tests/test_flow_conversion.py checks it against dh.ddim_sample). x0_hat = state - tau v in both.
+
+One consequence to keep in mind: at each t the rescaled DDPM marginal IS flow matching's, both
+being the average of the same straight lines (1 - t) x_0 + t eps. So an ideal DDPM model and an
+ideal flow-matching model define the same velocity field in the "flow" variable (the rectified-
+flow authors' "DDIM is Euler on a straight-line rectified flow", Liu et al. 2024, blog post "DDIM
+and natural Euler"). What differs is what the network predicts (eps or v), how training weighs the
+times (uniform timesteps on DDPM's schedule, or uniform t), and the coordinates a path is drawn in:
+DDPM's x = a x_0 + s eps walks a quarter circle (a^2 + s^2 = 1), z the straight chord.
 """
 import math
 
