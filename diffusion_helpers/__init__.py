@@ -19,6 +19,7 @@ from .exact import GaussianNoisePredictor, GaussianVelocityPredictor
 from .flow_conversion import (TIME_VARIABLES, VelocityFromNoise, alpha_bar_from_flow_time, ode_state, ode_time,
                               velocity_from_eps)
 from .flow_matching import (conditional_velocity, flow_matching_loss, linear_path, path_straightness,
+                            path_straightness_estimate,
                             x0_hat_from_velocity)
 from .flow_samplers import (euler_step, flow_euler_sample, flow_euler_steps, flow_heun_sample, flow_heun_steps,
                             flow_times, heun_step)
@@ -64,6 +65,7 @@ __all__ = [
     "GaussianVelocityPredictor",
     # flow matching: the straight path, its loss, DDPM's path as a velocity field, the ODE samplers
     "linear_path", "conditional_velocity", "x0_hat_from_velocity", "flow_matching_loss", "path_straightness",
+    "path_straightness_estimate",
     "VelocityFromNoise", "velocity_from_eps", "ode_time", "ode_state", "alpha_bar_from_flow_time", "TIME_VARIABLES",
     "euler_step", "heun_step", "flow_times", "flow_euler_sample", "flow_heun_sample", "flow_euler_steps",
     "flow_heun_steps", "FLOW_SAMPLERS", "FLOW_SAMPLER_STEPS",

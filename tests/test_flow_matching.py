@@ -138,3 +138,18 @@ def test_path_straightness_is_one_for_a_line_and_the_ratio_of_lengths_otherwise(
         dh.path_straightness([torch.zeros(2, 2)])
     with pytest.raises(ValueError, match="one shape"):
         dh.path_straightness([torch.zeros(2, 2), torch.zeros(3, 2)])
+
+
+def test_path_straightness_estimate_is_total_length_over_total_distance_with_an_interval():
+    # two paths: a corner (length 2, ends sqrt(2) apart) and a line (length 3, ends 3 apart): S = 5 / (3 + sqrt(2))
+    two = [torch.tensor([[0.0, 0.0], [0.0, 0.0]]), torch.tensor([[1.0, 0.0], [1.5, 0.0]]), torch.tensor([[1.0, 1.0], [3.0, 0.0]])]
+    estimate = dh.path_straightness_estimate(two, resamples=50)
+    assert estimate.value == pytest.approx(5 / (3 + math.sqrt(2)), rel=1e-12)
+    assert estimate.low <= estimate.value <= estimate.high
+    lines = [torch.tensor([[1.0, 2.0], [-1.0, 1.0]]) * s for s in (1.0, 0.5, 0.0)]
+    assert tuple(dh.path_straightness_estimate(lines)) == (1.0, 0.0, 1.0, 1.0)  # straight: every resample is 1
+    # a path whose ends nearly meet rules the mean of the per-path ratios, not the ratio of the sums
+    loop = [torch.tensor([[0.0, 0.0], [0.0, 0.0]]), torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([[1.0, 0.0], [1e-6, 0.0]])]
+    assert dh.path_straightness(loop)[1] > 1e6 and dh.path_straightness_estimate(loop).value == pytest.approx(3 / (1 + 1e-6))
+    with pytest.raises(ValueError, match="resamples"):
+        dh.path_straightness_estimate(two, resamples=1)
