@@ -3,6 +3,7 @@ a chosen step (the time slider draws them). Part of dh.plots."""
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 
 from .plots_points import _points_axis
 
@@ -35,17 +36,22 @@ def plot_paths_2d(trajectories, data=None, num_paths=40, upto=None, limit=3.0, t
     _check_trajectories(trajectories)
     if upto is not None and not 0.0 <= float(upto) <= 1.0:
         raise ValueError(f"upto must be a fraction in [0, 1] of the steps to draw (or None: all), got {upto!r}")
-    fig, axes = plt.subplots(1, len(trajectories), figsize=(size * len(trajectories), size + 0.3), squeeze=False)
+    fig, axes = plt.subplots(1, len(trajectories), figsize=(size * len(trajectories) + 0.8, size + 0.3), squeeze=False)
+    lines = None
     for ax, (name, trajectory) in zip(axes[0], trajectories.items()):
         last = len(trajectory) - 1 if upto is None else int(round(float(upto) * (len(trajectory) - 1)))
         paths = torch.stack([x[:num_paths].detach().float().cpu() for x in trajectory[:last + 1]]).numpy()  # (k, P, 2)
         if data is not None:
             ax.scatter(*data.detach().cpu().T.numpy(), s=2, color="tab:gray", alpha=0.25, label="data")
-        ax.plot(paths[:, :, 0], paths[:, :, 1], lw=0.9, alpha=0.75, color="tab:blue")
-        ax.scatter(paths[0, :, 0], paths[0, :, 1], s=10, color="black", zorder=3, label="start (noise)")
         cloud = trajectory[last].detach().float().cpu().numpy()
-        ax.scatter(cloud[:, 0], cloud[:, 1], s=3, color="tab:orange", alpha=0.5, zorder=2,
+        ax.scatter(cloud[:, 0], cloud[:, 1], s=2, color="tab:orange", alpha=0.3, zorder=1,
                    label=f"all points after {last} of {len(trajectory) - 1} steps")
+        if last > 0:  # each step's segment coloured by when it is walked: dark at the noise, yellow at the data
+            segments = np.stack([paths[:-1], paths[1:]], axis=2).reshape(-1, 2, 2)  # (k * P, 2 ends, 2)
+            when = np.repeat(np.arange(last) / max(len(trajectory) - 2, 1), paths.shape[1])
+            lines = ax.add_collection(LineCollection(segments, array=when, cmap="viridis", clim=(0, 1), lw=1.4, zorder=2))
+        ax.scatter(paths[0, :, 0], paths[0, :, 1], s=10, color="black", zorder=3, label="start (noise)")
+        ax.scatter(paths[-1, :, 0], paths[-1, :, 1], s=14, color="tab:red", zorder=3, label="where they are now")
         _points_axis(ax, limit, name)
         if labels and name in labels:
             ax.text(0.02, 0.02, labels[name], transform=ax.transAxes, fontsize=10, va="bottom",
@@ -54,6 +60,8 @@ def plot_paths_2d(trajectories, data=None, num_paths=40, upto=None, limit=3.0, t
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if lines is not None:
+        fig.colorbar(lines, ax=list(axes[0]), shrink=0.8, pad=0.01, label="share of the steps walked (0: noise)")
     return fig
 
 
