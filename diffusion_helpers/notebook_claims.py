@@ -288,10 +288,9 @@ CLAIMS += [
 
 
 # ----- notebook 7: flow matching ---------------------------------------------------------------------------
-# Recorded by notebooks/07_flow_matching.ipynb: ddim_euler {"flow", "sigma"}: the largest difference between DDIM-10's
-# digits and Euler-10's on the DDPM model's velocity field in each time variable, and "largest_state", the largest value
-# the sigma variable's state holds (its float32 rounding scales with it); reflow {"steps": [1, 2, 4], "sliced_wasserstein":
-# {"flow", "plain", "reflow"}: one Estimate a step count, "straightness": {"flow", "plain", "reflow"}: an Estimate}.
+# Recorded by notebooks/07_flow_matching.ipynb: ddim_euler {"flow", "sigma", "largest_state"} (DDIM-10 against Euler-10's
+# digits in each time variable); reflow {"steps", "sliced_wasserstein": {"flow", "plain", "reflow": [Estimate a step count]},
+# "straightness": {"flow", "plain", "reflow": Estimate}}.
 CLAIMS += [
     Claim("07_flow_matching", "3", "DDIM is Euler on the DDPM model's velocity field: from one x_T their digits agree to "
           "float32 rounding (within 1e-4 in the straight path's time, 1e-6 of the largest state in DDIM's sigma)",
