@@ -15,7 +15,14 @@ from ._version import __version__
 from .conditioning import NULL_LABEL, drop_labels
 from .data import (SHAPE_NAMES, TOY_CLASS_NAMES, TOY_NAMES, augment_digits, checkerboard, load_mnist, make_shapes,
                    make_toy_2d, make_toy_classes, toy_class_outlines, white_square)
-from .exact import GaussianNoisePredictor
+from .exact import GaussianNoisePredictor, GaussianVelocityPredictor
+from .flow_conversion import (TIME_VARIABLES, VelocityFromNoise, alpha_bar_from_flow_time, ode_state, ode_time,
+                              velocity_from_eps)
+from .flow_matching import (conditional_velocity, flow_matching_loss, linear_path, path_straightness,
+                            path_straightness_estimate,
+                            x0_hat_from_velocity)
+from .flow_samplers import (euler_step, flow_euler_sample, flow_euler_steps, flow_heun_sample, flow_heun_steps,
+                            flow_times, heun_step)
 from .guidance import guided_noise
 from .inpainting import inpaint_sample, inpaint_steps, seam_jump
 from .latents import ddim_invert, slerp
@@ -30,7 +37,7 @@ from .references import Reference, load_reference, missing_reference_note, recor
 from .claims import check_claims
 from . import references
 from .runtime import optional_import, pick_device, presenter_mode, quick_mode, seed_everything
-from .samplers import SAMPLER_STEPS, SAMPLERS
+from .samplers import FLOW_SAMPLER_STEPS, FLOW_SAMPLERS, SAMPLER_STEPS, SAMPLERS
 from .sampling import ddim_sample, ddim_step, ddim_steps, ddpm_sample, ddpm_step, ddpm_steps
 from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_betas
 from .session import setup
@@ -53,8 +60,15 @@ __all__ = [
     "matching_timesteps", "SPACINGS", "DEFAULT_SPACINGS",
     "SAMPLERS", "SAMPLER_STEPS", "SamplerState", "ddpm_sample", "ddim_sample", "dpm_solver_sample", "unipc_sample",
     "ddpm_steps", "ddim_steps", "dpm_solver_steps", "unipc_steps",
-    # latents, inpainting, guidance, the exact predictor
+    # latents, inpainting, guidance, the exact predictors
     "ddim_invert", "slerp", "inpaint_sample", "inpaint_steps", "seam_jump", "guided_noise", "GaussianNoisePredictor",
+    "GaussianVelocityPredictor",
+    # flow matching: the straight path, its loss, DDPM's path as a velocity field, the ODE samplers
+    "linear_path", "conditional_velocity", "x0_hat_from_velocity", "flow_matching_loss", "path_straightness",
+    "path_straightness_estimate",
+    "VelocityFromNoise", "velocity_from_eps", "ode_time", "ode_state", "alpha_bar_from_flow_time", "TIME_VARIABLES",
+    "euler_step", "heun_step", "flow_times", "flow_euler_sample", "flow_heun_sample", "flow_euler_steps",
+    "flow_heun_steps", "FLOW_SAMPLERS", "FLOW_SAMPLER_STEPS",
     # training
     "diffusion_loss", "variational_bound_weights", "train", "train_steps", "TrainConfig", "TrainResult", "TrainState",
     # data

@@ -206,6 +206,35 @@ def check_timesteps(t, batch_size, num_timesteps, device=None, name="t"):
     return t.long() if device is None else t.long().to(device)
 
 
+def check_unit_times(t, batch_size, device=None, name="t", dtype=None):
+    """Return ``t``, continuous times in [0, 1] (t = 0 data, t = 1 noise: the flow-matching path's
+    clock), as a float tensor (B,). ``t`` may be a Python float (one time for the whole batch, made
+    a tensor of ``dtype``, torch's default if None: give the data's, so float64 data keep float64
+    times), a 0-d or a (B,) float tensor. Integer timesteps (a DDPM model's 0 .. T-1) and times beyond 1 (such
+    as t * 1000: the models scale t for their time embedding themselves) are refused, naming the slip."""
+    if isinstance(t, numbers.Real) and not isinstance(t, (bool, numbers.Integral)):
+        t = torch.full((batch_size,), float(t), device=device, dtype=dtype)
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a time in [0, 1], a float or a float tensor of shape (B,), got "
+                        f"{type(t).__name__} {t!r}")
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must hold continuous times in [0, 1] (a float tensor), got dtype {t.dtype}: integer "
+                        "timesteps 0 .. T-1 belong to a DDPM noise predictor, and this takes flow-matching time "
+                        "(t = 0 data, t = 1 noise)")
+    if t.dim() == 0:
+        t = t.expand(batch_size)
+    if t.dim() != 1 or t.shape[0] != batch_size:
+        raise ValueError(f"{name} must have shape ({batch_size},), one time a sample, got {tuple(t.shape)}")
+    if t.numel():
+        low, high = float(t.min()), float(t.max())
+        if not (low >= 0 and high <= 1):  # NaN fails too
+            scaled = " (did you pass t * 1000? give t itself: the model scales it for its time embedding)" \
+                if high > 1 else ""
+            raise ValueError(f"{name} must lie in [0, 1] (t = 0 data, t = 1 noise), got values from {low:.4g} to "
+                             f"{high:.4g}{scaled}")
+    return t if device is None else t.to(device)
+
+
 def check_image_range(name, images, slack=0.5):
     """Refuse what cannot be images in [-1, 1]: an empty batch, NaN or inf, values beyond
     [-1 - slack, 1 + slack] (e.g. [0, 255] images, or unclipped samples that blew up); warn when

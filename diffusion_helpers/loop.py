@@ -20,7 +20,8 @@ from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
 class SamplerState(NamedTuple):
     """What the samplers' ``*_steps`` yield after each step: ``for t, x, x0_hat in ...``."""
-    t: int                 # the timestep the step started from (the model was asked about it)
+    t: int                 # the timestep the step started from (the model was asked about it); a float
+    #                        time in the flow samplers (flow_samplers.py)
     x: torch.Tensor        # the samples after the step (x_0 after the last one)
     x0_hat: torch.Tensor   # the clean data predicted at t
 

@@ -24,9 +24,12 @@ ZERO_PREDICTION_LOSS = 1.0  # the loss of always predicting eps_hat = 0: E[eps^2
 BASELINE_WINDOW = 50  # at most this many of the latest losses are compared with it
 
 
-def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False):
-    """Warn when the training loss stays above ZERO_PREDICTION_LOSS, the loss of a model that always
-    predicts zero noise (E ||eps - 0||^2 / D = 1 for eps ~ N(0, I), whatever the data): after the
+def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False, baseline=ZERO_PREDICTION_LOSS,
+                            predicting="zero noise (the noise's variance)"):
+    """Warn when the training loss stays above ``baseline``, by default ZERO_PREDICTION_LOSS, the loss
+    of a model that always predicts zero noise (E ||eps - 0||^2 / D = 1 for eps ~ N(0, I), whatever
+    the data; for flow matching, predicting zero velocity: 1 + E[x_0^2], ``zero_velocity_loss``,
+    with ``predicting`` naming it in the warning): after the
     first steps (the warm-up, then the first half of the run), the latest BASELINE_WINDOW losses
     (or fewer, at least 3) lie all above it, or their mean does by more than three standard errors
     (not by chance). Judged during training once 2 * BASELINE_WINDOW steps follow the warm-up,
@@ -45,7 +48,7 @@ def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False):
         return False
     mean = sum(window) / len(window)
     standard_error = statistics.stdev(window) / math.sqrt(len(window))
-    if not (min(window) > ZERO_PREDICTION_LOSS or mean - 3 * standard_error > ZERO_PREDICTION_LOSS):
+    if not (min(window) > baseline or mean - 3 * standard_error > baseline):
         return False
     peak = max(losses)
     if peak > 2 * losses[0]:
@@ -55,6 +58,6 @@ def warn_if_worse_than_zero(losses, lr, warmup_steps=0, final=False):
         cause = f"it has barely fallen from the first step's {losses[0]:.3g}: train for more steps" + (
             f", or raise the learning rate (lr = {lr:.3g}; 1e-3 is a good start)" if lr < 1e-3 else "")
     warn(f"the training loss averaged {mean:.3g} over steps {step - len(window) + 1} to {step}, above "
-         f"{ZERO_PREDICTION_LOSS:g}, the loss of always predicting zero noise (the noise's variance): the model "
+         f"{baseline:.3g}, the loss of always predicting {predicting}: the model "
          f"does worse than predicting nothing; {cause}")
     return True

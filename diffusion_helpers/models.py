@@ -1,7 +1,9 @@
 """Noise predictors eps_theta(x_t, t[, y]): an MLP for 2D points and a small U-Net for images.
 
 Both take x_t, integer timesteps t (B,) and, when built with ``num_classes``, class labels y (B,)
-in [0, num_classes). y = None means "no label" for the whole batch; inside a label tensor,
+in [0, num_classes). Built with ``continuous_time=True`` they take flow-matching time instead: t a
+float tensor (B,) in [0, 1] (t = 0 data, t = 1 noise), which they scale by TIME_SCALE for the
+time embedding themselves, and predict a velocity (notebook 7, flow_matching.py). y = None means "no label" for the whole batch; inside a label tensor,
 ``NULL_LABEL`` (-1) marks one row's missing label. Classifier-free guidance needs both (Ho &
 Salimans 2022). Images go in and come out in [-1, 1] (``UNet.data_range``).
 """
@@ -12,10 +14,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._checks import check_float_tensor, check_int, check_mapping, check_number, check_timesteps
+from ._checks import check_bool, check_float_tensor, check_int, check_mapping, check_number, check_timesteps, check_unit_times
 from .conditioning import NULL_LABEL, check_labels
 from .classifier import DigitClassifier  # the judge of samples; here for build_model and dh.models
 from .model_checks import check_model, check_model_input
+
+# Continuous time t in [0, 1] enters the sinusoidal embedding as TIME_SCALE * t, the range of the
+# integer timesteps 0 .. 999 its frequencies were chosen for (DDPM's T = 1000): the slowest
+# frequency then turns by 1000 / 10000^(...) radians over the path, as for a DDPM model. (diffusers'
+# flow-matching scheduler passes timesteps = 1000 sigma for the same reason; Esser et al. 2024.)
+TIME_SCALE = 1000.0
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -43,18 +51,28 @@ class SinusoidalTimeEmbedding(nn.Module):
 
 
 class _Conditioning(nn.Module):
-    """Shared by both models: checks (x, t, y) and embeds t (and y) into one vector (B, emb_dim)."""
+    """Shared by both models: checks (x, t, y) and embeds t (and y) into one vector (B, emb_dim).
+    t: integer timesteps (B,) >= 0; with ``continuous_time``, float times (B,) in [0, 1], embedded
+    as TIME_SCALE * t (the model's caller never scales them)."""
 
-    def __init__(self, time_dim, emb_dim, num_classes):
+    def __init__(self, time_dim, emb_dim, num_classes, continuous_time=False):
         super().__init__()
-        self.num_classes = num_classes
+        self.num_classes, self.continuous_time = num_classes, continuous_time
         self.time_embedding = nn.Sequential(
             SinusoidalTimeEmbedding(time_dim), nn.Linear(time_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         # One extra row, index num_classes, learns the null label ("no class").
         self.class_embedding = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
 
     def forward(self, x, t, y):
-        t = check_timesteps(t, x.shape[0], None, device=x.device)
+        if self.continuous_time:
+            t = TIME_SCALE * check_unit_times(t, x.shape[0], device=x.device, dtype=x.dtype)
+        elif isinstance(t, torch.Tensor) and t.is_floating_point() or isinstance(t, float):
+            raise TypeError("t must hold integer timesteps 0 .. T-1 (torch.long): this model predicts noise at DDPM's "
+                            "timesteps; got float times. A flow-matching model takes t in [0, 1]: build it with "
+                            "continuous_time=True; to sample a DDPM model with the flow samplers, wrap it: "
+                            "dh.VelocityFromNoise(model, schedule)")
+        else:
+            t = check_timesteps(t, x.shape[0], None, device=x.device)
         emb = self.time_embedding(t)
         if self.class_embedding is None:
             if y is not None:
@@ -77,19 +95,22 @@ class MLPDenoiser(nn.Module):
         time_dim: size of the sinusoidal time embedding.
         num_classes: None for an unconditional model, else the number of classes (labels 0 .. num_classes-1,
             plus NULL_LABEL for "no class").
+        continuous_time: False: t integer timesteps (a DDPM noise predictor); True: t float in [0, 1]
+            (a flow-matching velocity model), embedded as TIME_SCALE * t.
     Shapes: x (B, D), t (B,), y (B,) or None -> (B, D).
     """
     data_range = None  # points are unbounded: samplers never clip their x0_hat
 
-    def __init__(self, data_dim=2, hidden_dim=128, num_blocks=3, time_dim=32, num_classes=None):
+    def __init__(self, data_dim=2, hidden_dim=128, num_blocks=3, time_dim=32, num_classes=None, continuous_time=False):
         super().__init__()
         self.config = dict(data_dim=check_int("data_dim", data_dim, low=1),
                            hidden_dim=check_int("hidden_dim", hidden_dim, low=1),
                            num_blocks=check_int("num_blocks", num_blocks, low=0),
                            time_dim=time_dim,
-                           num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1))
-        self.num_classes = self.config["num_classes"]
-        self.conditioning = _Conditioning(time_dim, hidden_dim, num_classes)
+                           num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
+                           continuous_time=check_bool("continuous_time", continuous_time))
+        self.num_classes, self.continuous_time = self.config["num_classes"], continuous_time
+        self.conditioning = _Conditioning(time_dim, hidden_dim, num_classes, continuous_time)
         self.input = nn.Linear(data_dim, hidden_dim)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.SiLU(), nn.Linear(hidden_dim, hidden_dim), nn.SiLU(), nn.Linear(hidden_dim, hidden_dim))
@@ -175,13 +196,15 @@ class UNet(nn.Module):
         dropout: dropout inside the residual blocks.
         patch_size: 2 folds each 2x2 block of pixels into channels first (pixel unshuffle), so the
             first level works at 14x14 instead of 28x28: about 4x less compute, same output size.
+        continuous_time: False: t integer timesteps (a DDPM noise predictor); True: t float in [0, 1]
+            (a flow-matching velocity model), embedded as TIME_SCALE * t.
     Shapes: x (B, C, H, W) with H, W divisible by patch_size * 2^(levels-1); t (B,); y (B,) or None
     -> (B, C, H, W).
     """
     data_range = (-1.0, 1.0)  # images live in [-1, 1]: samplers clip x0_hat to it by default
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2), num_res_blocks=1,
-                 num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2):
+                 num_classes=None, attention=True, dropout=0.0, patch_size=2, num_mid_blocks=2, continuous_time=False):
         super().__init__()
         if not isinstance(channel_mults, (tuple, list)) or not channel_mults:
             raise TypeError(f"channel_mults must be a non-empty tuple of ints, one a level, e.g. (1, 2), got {channel_mults!r}")
@@ -197,15 +220,16 @@ class UNet(nn.Module):
                            num_classes=None if num_classes is None else check_int("num_classes", num_classes, low=1),
                            attention=attention, dropout=check_number("dropout", dropout, low=0.0, high=0.9),
                            patch_size=check_int("patch_size", patch_size, low=1, high=4),
-                           num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2))
-        self.num_classes = self.config["num_classes"]
+                           num_mid_blocks=check_int("num_mid_blocks", num_mid_blocks, low=2),
+                           continuous_time=check_bool("continuous_time", continuous_time))
+        self.num_classes, self.continuous_time = self.config["num_classes"], continuous_time
         lowest = base_channels * channel_mults[-1]
         if attention and lowest % SelfAttention.NUM_HEADS:
             raise ValueError(f"with attention, the lowest level's channels base_channels * channel_mults[-1] = {lowest} "
                              f"must divide into the {SelfAttention.NUM_HEADS} attention heads: choose base_channels a "
                              "multiple of 4 (e.g. 32), or attention=False")
         emb_dim = 4 * base_channels
-        self.conditioning = _Conditioning(base_channels, emb_dim, num_classes)
+        self.conditioning = _Conditioning(base_channels, emb_dim, num_classes, continuous_time)
         self.conv_in = nn.Conv2d(in_channels * patch_size**2, base_channels, 3, padding=1)
 
         widths = [base_channels * m for m in channel_mults]

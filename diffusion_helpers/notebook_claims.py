@@ -285,3 +285,21 @@ CLAIMS += [
           ("scale_sweep", "interval_rows"),
           lambda v: below(_interval(v, "t in [0, 500]", 3, "accuracy"), _sweep(v, 3, "accuracy"))),
 ]
+
+
+# ----- notebook 7: flow matching ---------------------------------------------------------------------------
+# Recorded by notebooks/07_flow_matching.ipynb: ddim_euler {"flow", "sigma", "largest_state"} (DDIM-10 against Euler-10's
+# digits in each time variable); reflow {"steps", "sliced_wasserstein": {"flow", "plain", "reflow": [Estimate a step count]},
+# "straightness": {"flow", "plain", "reflow": Estimate}}.
+CLAIMS += [
+    Claim("07_flow_matching", "3", "DDIM is Euler on the DDPM model's velocity field: from one x_T their digits agree to "
+          "float32 rounding (within 1e-4 in the straight path's time, 1e-6 of the largest state in DDIM's sigma)",
+          ("ddim_euler",),
+          lambda v: v["ddim_euler"]["flow"] < 1e-4 and v["ddim_euler"]["sigma"] < 1e-6 * v["ddim_euler"]["largest_state"]),
+    Claim("07_flow_matching", "5", "One round of reflow straightens the paths: their total length over total distance "
+          "lies below the plainly continued model's", ("reflow",),
+          lambda v: below(part(v, "reflow", "straightness", "reflow"), part(v, "reflow", "straightness", "plain"))),
+    Claim("07_flow_matching", "5", "At one Euler step the reflowed model lies closer to the data (sliced Wasserstein) "
+          "than the plainly continued one", ("reflow",),
+          lambda v: below(part(v, "reflow", "sliced_wasserstein", "reflow")[0], part(v, "reflow", "sliced_wasserstein", "plain")[0])),
+]

@@ -20,6 +20,8 @@ from .plots_measures import plot_lines_beside, run_line  # noqa: F401,E402
 from .plots_conditioning import plot_class_embedding, plot_sizes_at_scale, sizes_at_scale  # noqa: F401,E402
 # notebook 5's inpainting figure (plots_inpainting.py), part of dh.plots too
 from .plots_inpainting import show_inpainting  # noqa: F401,E402
+# notebook 7's paths of 2D points from noise to data (plots_flow.py), part of dh.plots too
+from .plots_flow import plot_conditional_paths, plot_paths_2d  # noqa: F401,E402
 
 READABLE = {"font.size": 12, "axes.titlesize": 13, "figure.dpi": 90}  # applied by dh.setup()
 # presenter mode (DIFFUSION_PRESENTER=1): read from the back of a lecture hall
@@ -157,7 +159,10 @@ def plot_schedules(schedules, t=None, title="Noise schedules"):
     return fig
 
 
-def _draw_losses(ax, losses, smooth, title, reference):
+LOSS_LABEL = "MSE between true and predicted noise"  # DDPM's loss; a velocity model's dashboard names its own
+
+
+def _draw_losses(ax, losses, smooth, title, reference, ylabel=LOSS_LABEL):
     losses = check_losses(losses)
     smooth = check_int("smooth", smooth, low=1)
     ax.plot(np.arange(1, len(losses) + 1), losses, alpha=0.3, label="each step")
@@ -171,7 +176,7 @@ def _draw_losses(ax, losses, smooth, title, reference):
     if reference:  # room above the highest line for its label
         ax.set_ylim(top=max(max(reference.values()), losses.max() if len(losses) else 0) * 1.6)
     ax.set_xlabel("training step")
-    ax.set_ylabel("MSE between true and predicted noise")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
@@ -186,16 +191,17 @@ def plot_losses(losses, smooth=50, title="Training loss", reference=None):
     return fig
 
 
-def plot_training_dashboard(losses, samples, title="Training", smooth=50, reference=None, nrow=8):
+def plot_training_dashboard(losses, samples, title="Training", smooth=50, reference=None, nrow=8, ylabel=LOSS_LABEL):
     """What a training run looks like so far: the loss curve (left, as ``plot_losses``) beside a
-    grid of preview samples (B, C, H, W) in [-1, 1] drawn from fixed noise (right)."""
+    grid of preview samples (B, C, H, W) in [-1, 1] drawn from fixed noise (right). ``ylabel``
+    names the loss (flow matching: "MSE between true and predicted velocity")."""
     samples = check_shown("samples", samples).detach().cpu()
     nrow = check_int("nrow", nrow, low=1)
     ncol = min(nrow, len(samples))
     nrows = -(-len(samples) // ncol)
     fig = plt.figure(figsize=(14, 4.2))
     grid = fig.add_gridspec(nrows, 2 + ncol, width_ratios=[ncol / 2, 0.2] + [1] * ncol)
-    _draw_losses(fig.add_subplot(grid[:, 0]), losses, smooth, "loss", reference)
+    _draw_losses(fig.add_subplot(grid[:, 0]), losses, smooth, "loss", reference, ylabel)
     for index in range(nrows * ncol):
         ax = fig.add_subplot(grid[index // ncol, 2 + index % ncol])
         if index < len(samples):

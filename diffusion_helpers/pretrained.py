@@ -27,6 +27,9 @@ PRETRAINED = {
                        description="class-conditional U-Net for MNIST with a null label (classifier-free guidance)"),
     "digit-classifier": dict(file="digit-classifier.pt", sha256="954889b98e0d0710bf39aadafd4b06030f975b280beb93ce89bc46d73f78731d",
                              description="small CNN that recognises digits, to judge samples (dh.metrics)"),
+    # trained by `python -m diffusion_helpers.recipes mnist-flow`; its schedule is None (no noise schedule)
+    "mnist-flow": dict(file="mnist-flow.pt", sha256=None,
+                       description="unconditional flow-matching U-Net for MNIST (velocity, continuous time t in [0, 1])"),
 }
 
 
@@ -142,9 +145,9 @@ def list_pretrained():
 def load_pretrained(name, device="cpu"):
     """Load a shipped checkpoint: ``model, schedule = load_pretrained("mnist")``.
 
-    names: "mnist" (unconditional), "mnist-cond" (class-conditional with a null label) and
-    "digit-classifier" (its schedule is None). The file's SHA-256 is checked against the one
-    recorded when it was shipped.
+    names: "mnist" (unconditional), "mnist-cond" (class-conditional with a null label),
+    "digit-classifier" and "mnist-flow" (a flow-matching velocity model; both have schedule None).
+    The file's SHA-256 is checked against the one recorded when it was shipped.
     Returns (model in eval mode on ``device``, NoiseSchedule or None).
     """
     check_choice("name (of a shipped checkpoint)", name, PRETRAINED)

@@ -11,7 +11,15 @@ each step. Only the defaults differ: num_steps (DDPM None = all T, DDIM 50, DPM-
 UniPC 10) and spacing, ``DEFAULT_SPACINGS[name]`` ("trailing" for DDPM and DDIM; for the two ODE
 solvers the grid that measured best at 15 model calls in benchmarks/sampler_benchmark.py, which
 prints it beside the measured best).
+
+The flow samplers, for velocity models (flow_samplers.py), are listed apart in ``FLOW_SAMPLERS``
+and ``FLOW_SAMPLER_STEPS``: they take no schedule,
+
+    sample(model, x_T, num_steps, *, times, y, guidance_scale, generator, progress, return_trajectory)
+
+(Euler 20 steps by default, Heun 10); a DDPM model joins them as dh.VelocityFromNoise(model, schedule).
 """
+from .flow_samplers import flow_euler_sample, flow_euler_steps, flow_heun_sample, flow_heun_steps
 from .sampling import ddim_sample, ddim_steps, ddpm_sample, ddpm_steps
 from .solvers import dpm_solver_sample, dpm_solver_steps, unipc_sample, unipc_steps
 
@@ -30,3 +38,7 @@ SAMPLER_STEPS = _ByName(ddpm=ddpm_steps, ddim=ddim_steps, dpm_solver=dpm_solver_
 SHARED_PARAMETERS = ("model", "schedule", "x_T", "num_steps", "timesteps", "spacing", "y", "guidance_scale",
                      "guidance_interval", "clip_x0", "generator", "progress", "return_trajectory")
 
+FLOW_SAMPLERS = _ByName(euler=flow_euler_sample, heun=flow_heun_sample)
+FLOW_SAMPLER_STEPS = _ByName(euler=flow_euler_steps, heun=flow_heun_steps)
+FLOW_SHARED_PARAMETERS = ("model", "x_T", "num_steps", "times", "y", "guidance_scale", "generator", "progress",
+                          "return_trajectory")

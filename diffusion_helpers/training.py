@@ -1,5 +1,6 @@
 """One training loop for every notebook: it minimises ``diffusion_loss`` (losses.py), the simple
-DDPM loss (Ho et al. 2020, eq. 14), with AdamW, an EMA of the weights and a budget.
+DDPM loss (Ho et al. 2020, eq. 14), or with objective="flow_matching" ``flow_matching_loss``
+(flow_matching.py), with AdamW, an EMA of the weights and a budget.
 
 ``train_steps`` yields after every optimiser step (for live plots); ``train`` runs it to the end.
 """
@@ -15,7 +16,8 @@ from tqdm.auto import tqdm
 from ._checks import (check_bool, check_choice, check_float_tensor, check_image_range, check_int, check_number,
                       check_seed, warn)
 from .conditioning import _drop_labels, check_labels
-from .loss_warnings import DIVERGENCE_FACTOR, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
+from .flow_matching import flow_matching_loss, zero_velocity_loss
+from .loss_warnings import DIVERGENCE_FACTOR, ZERO_PREDICTION_LOSS, warn_if_diverging, warn_if_worse_than_zero  # noqa: F401
 from .losses import LOSS_WEIGHTINGS, diffusion_loss, loss_weights
 from .model_checks import check_model, check_model_input, model_num_classes
 from .runtime import pick_device
@@ -23,6 +25,7 @@ from .schedules import NoiseSchedule
 
 
 LR_SCHEDULES = ("constant", "cosine")
+OBJECTIVES = ("diffusion", "flow_matching")  # what is learned: the noise (eq. 14), or the velocity eps - x0
 
 
 @dataclass
@@ -41,7 +44,9 @@ class TrainConfig:
     ("uniform", eq. 14, or "min_snr", Hang et al. 2023) and min_snr_gamma (5), weight_decay (0),
     grad_clip (gradient-norm clipping, 1.0; None for none), ema_decay (0.999; 0 for no average),
     label_dropout (share of labels replaced by the null label, 0.1), device (None: the best
-    available), seed (0), bf16 (None: on where the GPU supports it), progress (a tqdm bar, True).
+    available), seed (0), bf16 (None: on where the GPU supports it), progress (a tqdm bar, True),
+    objective ("diffusion": ``diffusion_loss`` with a NoiseSchedule; "flow_matching":
+    ``flow_matching_loss`` of a continuous-time model, t ~ Uniform[0, 1], with schedule None).
     """
     steps: int = 2000              # optimiser steps to run (an upper bound when minutes is set)
     minutes: float = None          # wall-clock budget; None: no time limit
@@ -59,6 +64,7 @@ class TrainConfig:
     seed: int = 0                  # seeds batches, timesteps and noise
     bf16: bool = None              # bfloat16 autocast; None: on where the GPU supports it
     progress: bool = True          # show a tqdm bar with the loss
+    objective: str = "diffusion"   # "diffusion" (predict the noise) or "flow_matching" (predict the velocity)
 
     def __post_init__(self):
         check_int("steps", self.steps, low=1)
@@ -79,6 +85,10 @@ class TrainConfig:
         check_seed("seed", self.seed)
         check_bool("bf16", self.bf16, allow_none=True)
         check_bool("progress", self.progress)
+        check_choice("objective", self.objective, OBJECTIVES)
+        if self.objective == "flow_matching" and self.loss_weighting != "uniform":
+            raise ValueError(f"loss_weighting {self.loss_weighting!r} weighs DDPM's timesteps by their SNR; "
+                             "flow matching has no schedule: use loss_weighting='uniform'")
 
 
 @dataclass
@@ -170,7 +180,7 @@ def train_steps(model, schedule, data, labels=None, config=None, **options):
 
     Args:
         model: an MLPDenoiser, UNet or any module model(x_t, t[, y]) -> eps.
-        schedule: the NoiseSchedule of the forward process.
+        schedule: the NoiseSchedule of the forward process (None with objective="flow_matching").
         data: clean training data (N, ...) in the model's range, e.g. images in [-1, 1].
         labels: class labels (N,) in [0, num_classes) for a conditional model, else None. A share
             ``label_dropout`` is replaced by NULL_LABEL ("no class"), so that one model learns
@@ -187,8 +197,17 @@ def train_steps(model, schedule, data, labels=None, config=None, **options):
         raise TypeError(f"unknown training option(s) {unknown}: the options are "
                         f"{[f.name for f in fields(TrainConfig)]}")
     config = replace(config or TrainConfig(), **options)
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    if config.objective == "flow_matching":
+        if schedule is not None:
+            raise TypeError(f"schedule must be None with objective='flow_matching': its path x_t = (1 - t) x0 + t eps "
+                            f"has no noise schedule; got {type(schedule).__name__}. Call "
+                            "dh.train(model, None, data, objective='flow_matching')")
+    elif not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}"
+                        + (" (None only with objective='flow_matching')" if schedule is None else ""))
+    elif getattr(model, "continuous_time", False):
+        raise TypeError("model takes continuous time t in [0, 1] (a velocity model): train it with "
+                        "dh.train(model, None, data, objective='flow_matching')")
     _check_data(data, labels, model)
     return _train_generator(model, schedule, data, labels, config)
 
@@ -197,13 +216,16 @@ def _train_generator(model, schedule, data, labels, config):
     device = pick_device(config.device)
     generator = torch.Generator().manual_seed(config.seed)  # all of the loop's randomness, on the CPU
     model.to(device).train()
+    flow = config.objective == "flow_matching"
+    baseline = (zero_velocity_loss(data), "zero velocity (1 + E[x0^2])") if flow else (ZERO_PREDICTION_LOSS,)
     data = data.to(device)
     labels = None if labels is None else labels.to(device)
-    schedule = schedule.to(device)
-    model.trained_schedule = schedule.config()  # the samplers warn when given another (dh.model_checks)
+    if not flow:
+        schedule = schedule.to(device)
+        model.trained_schedule = schedule.config()  # the samplers warn when given another (dh.model_checks)
+        weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     # an average with decay 0 is the latest weights: then the model itself stands in for it
     ema_model = copy.deepcopy(model).eval().requires_grad_(False) if config.ema_decay > 0 else model
-    weight_by_timestep = loss_weights(config, schedule, torch.arange(schedule.num_timesteps, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" and torch.cuda.is_bf16_supported())
     start, losses, grad_norms, warned, warned_baseline = time.perf_counter(), [], [], False, False
@@ -214,14 +236,19 @@ def _train_generator(model, schedule, data, labels, config):
             for group in optimizer.param_groups:
                 group["lr"] = lr
             index = torch.randint(data.shape[0], (config.batch_size,), generator=generator).to(device)
-            t = torch.randint(schedule.num_timesteps, (config.batch_size,), generator=generator).to(device)
+            t = (torch.rand(config.batch_size, generator=generator) if flow else
+                 torch.randint(schedule.num_timesteps, (config.batch_size,), generator=generator)).to(device)
             y = None
             if labels is not None:
                 y = _drop_labels(labels[index], config.label_dropout, generator)  # dh.drop_labels, unchecked
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=r".*look like images in \[0, 1\]")  # said once, of data
-                per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator, reduction="none")
-            loss = (weight_by_timestep[t] * per_sample).mean()
+                if flow:
+                    per_sample = flow_matching_loss(model, data[index], t, y=y, generator=generator, reduction="none")
+                else:
+                    per_sample = diffusion_loss(model, schedule, data[index], t, y=y, generator=generator,
+                                                reduction="none")
+            loss = per_sample.mean() if flow else (weight_by_timestep[t] * per_sample).mean()
             loss_value = loss.item()
             if not math.isfinite(loss_value):  # stop before the step spreads NaN into every weight
                 raise FloatingPointError(
@@ -244,7 +271,8 @@ def _train_generator(model, schedule, data, labels, config):
                 _update_ema(ema_model, model, min(config.ema_decay, (1 + step) / (10 + step)))
             losses.append(loss_value)
             warned = warned or warn_if_diverging(losses, lr)
-            warned_baseline = warned or warned_baseline or warn_if_worse_than_zero(losses, config.lr, config.warmup_steps)
+            warned_baseline = warned or warned_baseline or warn_if_worse_than_zero(losses, config.lr, config.warmup_steps,
+                                                                                   False, *baseline)
             bar.update(1)
             if step % 10 == 0 or step == 1:
                 bar.set_postfix(loss=f"{loss_value:.4f}")
@@ -253,7 +281,7 @@ def _train_generator(model, schedule, data, labels, config):
             if config.minutes is not None and seconds >= 60 * config.minutes:
                 break
         if not (warned or warned_baseline):  # a short run is judged at its end
-            warn_if_worse_than_zero(losses, config.lr, config.warmup_steps, final=True)
+            warn_if_worse_than_zero(losses, config.lr, config.warmup_steps, True, *baseline)
     finally:
         bar.close()
         model.eval()
@@ -262,6 +290,9 @@ def _train_generator(model, schedule, data, labels, config):
 def train(model, schedule, data, labels=None, config=None, callback=None, callback_every=100, **options):
     """Train ``model`` to predict the noise, minimising ``diffusion_loss`` (Ho et al. 2020, eq. 14)
     with AdamW: at each step a random batch of ``data``, a random t for each sample and fresh noise.
+    With objective="flow_matching" (and schedule None) it trains a velocity model instead, minimising
+    ``flow_matching_loss`` with t ~ Uniform[0, 1]: ``dh.train(dh.MLPDenoiser(continuous_time=True),
+    None, points, objective="flow_matching")``; sample it with dh.FLOW_SAMPLERS.
 
     Example::
 
@@ -271,7 +302,8 @@ def train(model, schedule, data, labels=None, config=None, callback=None, callba
 
     Args:
         model: an MLPDenoiser (points), UNet (images) or any torch.nn.Module model(x_t, t[, y]) -> eps.
-        schedule: the NoiseSchedule of the forward process (sample later with the same one).
+        schedule: the NoiseSchedule of the forward process (sample later with the same one); None
+            with objective="flow_matching".
         data: the clean training data (N, ...): points (N, 2), or images (N, C, H, W) in [-1, 1].
         labels: class labels (N,) for a conditional model (built with num_classes), else None.
         config: a TrainConfig; ``options`` (its field names, e.g. steps=500, lr=2e-3,

@@ -14,6 +14,8 @@ PACKAGE_VERSIONS = {
     "check_training_loss": ("dh.train(", "dh.diffusion_loss("),
     "check_ddpm_step": ("dh.ddpm_step(", "dh.ddpm_steps(", "dh.ddpm_sample("),
     "check_label_dropout": ("dh.drop_labels(", "dh.train("),  # dh.train drops labels with it at every step
+    "check_flow_matching_loss": ("dh.flow_matching_loss(", 'objective="flow_matching"'),
+    "check_euler_step": ("dh.euler_step(", "dh.flow_euler_sample(", "dh.flow_heun_sample(", "dh.FLOW_SAMPLERS["),
 }
 
 
@@ -32,7 +34,7 @@ def first_cell(cells, needles):
     return None
 
 
-@pytest.mark.parametrize("notebook", ["04_mnist_unet", "06_classifier_free_guidance"])
+@pytest.mark.parametrize("notebook", ["04_mnist_unet", "06_classifier_free_guidance", "07_flow_matching"])
 def test_each_exercise_comes_before_the_package_runs_its_piece(notebook):
     cells = code_cells(notebook)
     checked = [check for check in PACKAGE_VERSIONS if first_cell(cells, [f"exercises.{check}("]) is not None]

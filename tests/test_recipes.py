@@ -83,3 +83,19 @@ def test_the_command_line_passes_every_training_option_to_the_recipe(monkeypatch
     assert args[:2] == ("mnist", 7.0) and kwargs.pop("init") == "a.pt" and kwargs.pop("num_mid_blocks") == 2
     assert kwargs == dict(lr=3e-4, lr_schedule="cosine", warmup_steps=20, loss_weighting="min_snr",
                           batch_size=256, ema_decay=0.9995)
+
+
+def test_the_mnist_flow_recipe_trains_previews_and_writes_a_checkpoint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DIFFUSION_OFFLINE", "1")
+    path = recipes.reproduce("mnist-flow", minutes=None, steps=2, out_dir=str(tmp_path), report_every=1)
+    model, schedule, metadata = dh.load_checkpoint(path)
+    assert schedule is None and model.continuous_time and model.config["num_mid_blocks"] == 4
+    assert metadata["training"]["objective"] == "flow_matching" and metadata["training"]["steps"] == 2
+    assert model.config == dh.UNet(**recipes.RECIPES["mnist-flow"]["model"]).config
+    out = capsys.readouterr().out
+    assert "t0-0.1:" in out and "steps/s" in out and "preview: confident" in out and "sha256" in out
+    assert os.path.isfile(os.path.join(tmp_path, "mnist-flow", "preview_000002.png"))
+    x_T = torch.randn(2, 1, 28, 28)
+    assert dh.flow_euler_sample(model, x_T, 2, progress=False).shape == x_T.shape
+    with pytest.raises(FileNotFoundError, match="not shipped"):  # registered, trained by the lead
+        dh.load_pretrained("mnist-flow")

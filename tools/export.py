@@ -7,7 +7,7 @@
     python tools/export.py tag                  # write each cell's slide metadata (see slide_type)
 
 Pages and slides show full-run outputs wherever a full run is recorded: `python
-tools/record_references.py` runs notebooks 3-6 in full mode and keeps each executed notebook in
+tools/record_references.py` runs notebooks 3-7 in full mode and keeps each executed notebook in
 full-runs/ (tracked in git, so a fresh clone builds the same site). A recorded run is used while
 its code cells match the notebook's: the page shows the notebook's current text with the recorded
 outputs (text edits need no new run; any code edit does). Any other notebook runs here first, in quick mode (DIFFUSION_QUICK=1; --full for

@@ -2,7 +2,7 @@
 their cells keep with ``dh.record(key, value)``, and write diffusion_helpers/references/<name>.pt
 with its provenance (commit, date, device, torch version, mode, seconds).
 
-    python tools/record_references.py                      # notebooks 3-6, full mode (about 40 min on 2 cores)
+    python tools/record_references.py                      # notebooks 3-7, full mode (about 50 min on 2 cores)
     python tools/record_references.py 05_ddim              # one notebook
     python tools/record_references.py --quick --out-dir /tmp/refs   # the mechanism only, in quick mode
 
@@ -31,7 +31,7 @@ from diffusion_helpers.references import RECORD_VARIABLE, REFERENCE_DIR  # noqa:
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export  # noqa: E402  (tools/export.py: where the site and slides look for full runs)
 
-DEFAULT_NOTEBOOKS = ["03_toy_2d_diffusion", "04_mnist_unet", "05_ddim", "06_classifier_free_guidance"]
+DEFAULT_NOTEBOOKS = ["03_toy_2d_diffusion", "04_mnist_unet", "05_ddim", "06_classifier_free_guidance", "07_flow_matching"]
 
 
 def commit():
