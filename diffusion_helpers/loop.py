@@ -78,8 +78,28 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, *, time
             raise ValueError(f"give num_steps or timesteps, not both: num_steps={num_steps} but "
                              f"{len(timesteps)} timesteps")
     timesteps = timesteps.tolist()
+    if x_T_name == "x_T":
+        check_starts_from_noise(x_T, timesteps[0], schedule.num_timesteps)
     return SamplingRun(timesteps, schedule.alpha_bars(timesteps + [-1]), y, guidance_scale, guidance_interval,
                        default_clip_x0(model, x_T) if clip_x0 is None else clip_x0, generator)
+
+
+IMAGE_LIKE_SIZE = 64  # numbers a sample needs before "all within [-1, 1]" tells an image from noise
+
+
+def check_starts_from_noise(x_T, first_t, num_timesteps):
+    """Warn when a run that starts near t = T (where x_t is almost pure noise, N(0, I)) is given a
+    sample whose every value lies within [-1, 1], as an image's do: a standard normal value lies
+    there with probability 0.68, so 64 of them all do with probability 2e-11. (An image as x_T is
+    the usual slip: torch.randn(...) forgotten. Points in 2D are too few numbers to tell.)"""
+    if first_t < 0.9 * num_timesteps or x_T[0].numel() < IMAGE_LIKE_SIZE:
+        return
+    inside = (x_T.abs() <= 1).flatten(1).all(dim=1)
+    if bool(inside.any()):
+        warn(f"x_T looks like images, not noise: {int(inside.sum())} of its {len(x_T)} samples lie entirely within "
+             f"[-1, 1], where noise N(0, I) puts about a third of its values outside; the sampler starts at t = "
+             f"{first_t}, almost pure noise: start from x_T = torch.randn(...) (to start from an image, noise it "
+             f"first, x_t, _ = schedule.q_sample(x0, t), and sample from that t with timesteps=...)")
 
 
 def randn_like(x, generator):

@@ -3,6 +3,8 @@
 Every function returns the matplotlib Figure (notebooks show it; tests save it). Images are
 (B, C, H, W) tensors in [-1, 1]; point clouds are (N, 2) tensors.
 """
+import textwrap
+
 import matplotlib.pyplot as plt
 from matplotlib.ticker import NullFormatter
 import numpy as np
@@ -315,7 +317,8 @@ def plot_lines(panels, xlabel, title=None, logx=False, logy=False, references=No
                 ax.plot(x, np.asarray(y, dtype=float), marker="o", ms=4, label=name, color=color)
         for name, y in references.get(ylabel, {}).items():
             ax.axhline(y, color="black", ls="--", lw=1, label=name)
-        ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")
+        shown_ylabel = ylabel if "\n" in ylabel else textwrap.fill(ylabel, max(20, int(size[1] * 9)))  # fits the axis' height
+        ax.set(xlabel=xlabel, ylabel=shown_ylabel, xscale="log" if logx else "linear", yscale="log" if logy else "linear")
         ticks = sorted({float(value) for x, _ in series.values() for value in x})
         if logx and 0 < len(ticks) <= 12:  # label the measured x values plainly, not as 2x10^1, 3x10^1, ...
             shown = _spread_out([value for value in ticks if value > 0])

@@ -93,10 +93,10 @@ def plot_sizes_at_scale(rows, title="Where it goes at scale: what a denoiser wor
 
 
 def plot_class_embedding(table, time_embedding, timesteps, shown, row_names, title=None):
-    """Left: the class-embedding table E ((classes + 1) x D: one row a class, the last for the null
+    """Left: the class-embedding table E ((classes + 1) x d_emb: one row a class, the last for the null
     label) as an image. Right: emb(t, y) = emb(t) + E[y] over ``timesteps`` for the rows ``shown``,
     projected on the two principal directions of all those points: each label's curve is the time's
-    curve moved by its own row, the same shift at every t. ``time_embedding``: emb(t) (len(timesteps), D);
+    curve moved by its own row, the same shift at every t. ``time_embedding``: emb(t) (len(timesteps), d_emb);
     ``row_names``: a name for each row of the table."""
     table = torch.as_tensor(table).detach().float().cpu()
     time_embedding = torch.as_tensor(time_embedding).detach().float().cpu()
@@ -115,7 +115,7 @@ def plot_class_embedding(table, time_embedding, timesteps, shown, row_names, tit
     limit = float(table.abs().max())
     image = left.imshow(table.numpy(), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     left.set_yticks(range(len(row_names)), row_names)
-    left.set(xlabel=f"embedding dimension (D = {table.shape[1]})", ylabel="row of the table (the label y)",
+    left.set(xlabel=f"embedding dimension ({table.shape[1]} numbers a row)", ylabel="row of the table (the label y)",
              title=f"the class-embedding table E, {table.shape[0]} x {table.shape[1]}")
     fig.colorbar(image, ax=left, fraction=0.04, pad=0.02, label="value")
     alone = ((time_embedding - mean) @ directions.T).numpy()

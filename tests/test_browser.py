@@ -36,11 +36,16 @@ def lab(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lab")
     for name in ("01_noise_schedules.ipynb", "06_classifier_free_guidance.ipynb"):
         shutil.copy(os.path.join(ROOT, "notebooks", name), folder / name)
+    # JupyterLab renders only the cells near the screen (windowingMode "full"): a widget far down a long
+    # notebook has no DOM to find. The test's own settings folder turns that off, as a user may.
+    settings = folder / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, DIFFUSION_QUICK="1", DIFFUSION_OFFLINE="1")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--allow-root",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={folder}", f"--LabApp.user_settings_dir={folder / 'settings'}", "--LabApp.expose_app_in_browser=True",
          "--ServerApp.disable_check_xsrf=True"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

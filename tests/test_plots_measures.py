@@ -51,3 +51,18 @@ def test_series_nudged_apart_stay_near_their_x_and_log_ticks_do_not_run_together
         assert np.all(np.abs(np.log(ratio)) <= 0.25 * np.log(2) + 1e-12)
     assert _nudged(scales, 0, 1, False, scales) is scales
     assert _spread_out([5, 10, 15, 20, 25, 50, 100]) == [5, 10, 15, 25, 50, 100]
+
+
+def test_a_long_y_label_is_wrapped_to_the_axis_height_and_stays_inside_the_figure():
+    """A y label longer than the axis is tall ran past the figure's top into the title (notebook 4's
+    clipping figure); it is wrapped onto lines, and every line of it lies within the figure."""
+    long_label = "gradient norm before clipping (largest in each chunk)"
+    fig = dh.plots.plot_lines({long_label: {"a": ([1, 2, 3], [1.0, 2.0, 3.0])}, "short": {"a": ([1, 2], [1.0, 2.0])}},
+                              "step", title="a title")
+    shown = fig.axes[0].get_ylabel()
+    assert "\n" in shown and shown.replace("\n", " ") == long_label and fig.axes[1].get_ylabel() == "short"
+    fig.canvas.draw()
+    box, figure_box = fig.axes[0].yaxis.label.get_window_extent(), fig.bbox
+    assert box.y0 >= figure_box.y0 and box.y1 <= figure_box.y1, (box, figure_box)
+    with_newline = dh.plots.plot_lines({"chosen\nlines": {"a": ([1, 2], [1.0, 2.0])}}, "step")
+    assert with_newline.axes[0].get_ylabel() == "chosen\nlines"  # a label already on lines is kept as written

@@ -515,3 +515,27 @@ def test_a_model_sampled_with_another_schedule_than_it_learned_is_warned_about(t
     assert schedule.config() == loaded.trained_schedule == cosine.config()
     with pytest.warns(UserWarning, match="but this model learned"):
         dh.ddpm_sample(loaded, dh.NoiseSchedule("linear", 1000), points, 2, progress=False)
+
+
+def test_an_image_given_as_x_T_is_warned_about():
+    """The slip: a real image passed where the noise x_T belongs. Near t = T, x_t is N(0, I), of
+    whose values a third lie outside [-1, 1]; an 8x8 sample of noise lies entirely inside with
+    probability 0.68^64 = 2e-11, an image always. So a sampler that starts at the top of the grid
+    warns for any sample entirely within [-1, 1], and never for noise; 2D points (2 numbers) and a
+    run that starts low (an image noised to a small t, as an edit would) are never warned about."""
+    s, model = dh.NoiseSchedule("cosine", 100), dh.UNet(base_channels=8)
+    noise = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    image = noise.clamp(-1, 1)
+    for sampler in ("ddim", "ddpm", "dpm_solver", "unipc"):
+        with pytest.warns(UserWarning, match=r"x_T looks like images, not noise: 3 of its 3 samples .*torch.randn"):
+            dh.SAMPLERS[sampler](model, s, image, 2, progress=False)
+    with pytest.warns(UserWarning, match=r"1 of its 3 samples"):
+        dh.ddim_sample(model, s, torch.cat([noise[:2], image[2:]]), 2, progress=False)
+    with pytest.warns(UserWarning, match=r"x_T looks like images"):
+        dh.inpaint_sample(model, s, image, 2, known=image, mask=torch.ones(8, 8), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dh.ddim_sample(model, s, noise, 2, progress=False)
+        dh.ddim_sample(model, s, image, timesteps=torch.tensor([40, 20]), progress=False)  # starts low: an edit
+        dh.ddim_sample(dh.MLPDenoiser(hidden_dim=8), s, torch.rand(5, 2) * 2 - 1, 2, progress=False)
+        dh.ddim_invert(model, s, image, 2, progress=False)  # inversion starts from an image, rightly
