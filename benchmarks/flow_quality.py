@@ -24,6 +24,8 @@ of "mnist" with a paired interval (the same resamples in both rows: every row st
 x_T); milliseconds a digit: the samples are drawn in --repeats rounds of n / repeats noises over
 all rows (so a change in the machine's load hits every row alike), the median over the rounds.
 
+Then each mnist-flow row against mnist's with the same step rule and steps (Euler: DDIM; Heun: Heun
+on the velocity field), a paired Frechet ratio: what the path and the training buy at one sampler.
 Then the goal of issue 33: at 10 model calls, is "mnist-flow" (its better 10-call row: Euler 10 or
 Heun 5, 9 calls) at least as good by Frechet distance (the paired ratio's interval) and confident
 share (dh.compare) as "mnist" with its best 10-call sampler here; "within the noise" where the
@@ -42,7 +44,7 @@ import time
 import torch
 
 import diffusion_helpers as dh
-from diffusion_helpers.pretrained import PRETRAINED, WEIGHTS_DIR
+from diffusion_helpers.pretrained import PRETRAINED, WEIGHTS_DIR, file_sha256
 from diffusion_helpers.uncertainty import recentred
 
 CALLS = (5, 10, 20, 50)      # the model-call budgets
@@ -111,7 +113,7 @@ def checkpoint_budget(training):
 
 
 def load_flow(path):
-    """mnist-flow's model and its metadata: the shipped file (checked), or a checkpoint at ``path``."""
+    """mnist-flow's model, its metadata and its file: the shipped one (checked), or a checkpoint at ``path``."""
     if path is None:
         model, _ = dh.load_pretrained("mnist-flow")
         path = os.path.join(WEIGHTS_DIR, PRETRAINED["mnist-flow"]["file"])
@@ -120,20 +122,35 @@ def load_flow(path):
     if getattr(model, "continuous_time", False) is not True:
         raise ValueError(f"--flow-checkpoint must hold a velocity model (a dh.UNet with continuous_time=True, trained "
                          f"by flow matching), got {type(model).__name__} from {path}")
-    return model, dh.load_checkpoint(path)[2]
+    return model, dh.load_checkpoint(path)[2], path
 
 
 def goal(flow, mnist, ratio):
     """The verdict of issue 33's goal from the numbers: (met, words). flow, mnist: rows with a
     'confident' Estimate; ratio: the paired Estimate of flow's Frechet distance over mnist's."""
-    frechet = ("mnist-flow lower beyond the noise" if ratio.high < 1 else
-               "mnist-flow higher beyond the noise" if ratio.low > 1 else "within the noise")
+    frechet = frechet_words(ratio)
     order = dh.ordering(flow["confident"], mnist["confident"])
     share = {-1: "mnist-flow lower beyond the noise", 0: "within the noise", 1: "mnist-flow higher beyond the noise"}[order]
     met = ratio.low <= 1 and order >= 0
-    verdict = ("met (no worse beyond the noise; not better beyond it either)" if frechet == share == "within the noise"
+    verdict = ("met within the noise (no worse beyond it, and not better beyond it either)" if frechet == share == "within the noise"
                else "met" if met else "NOT met")
     return met, f"Frechet {frechet}, confident share {share}: goal {verdict}"
+
+
+def frechet_words(ratio):
+    """What a paired ratio of Frechet distances, mnist-flow's over mnist's, shows."""
+    return ("mnist-flow lower beyond the noise" if ratio.high < 1 else
+            "mnist-flow higher beyond the noise" if ratio.low > 1 else "within the noise")
+
+
+def same_rule(results):
+    """Each mnist-flow row against mnist's with the same step rule and steps (Euler: DDIM, which is
+    Euler on mnist's velocity field; Heun: Heun on it), as a paired Frechet ratio: {case: Estimate}."""
+    partner = {"euler": "ddim", "heun": "heun"}
+    return {case: recentred(results[case]["frechet_value"] / results[other]["frechet_value"],
+                            results[case]["boot"] / results[other]["boot"])
+            for case in results if case[0] == "mnist-flow"
+            for other in [("mnist", partner[case[1]], case[2])] if other in results}
 
 
 def parse_calls(text):
@@ -162,7 +179,8 @@ def main(argv=None):
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {time.strftime('%Y-%m-%d')}, "
           f"{args.samples} samples a row, one noise (seed 0), load average {os.getloadavg()[0]:.1f}\n")
 
-    flow, flow_metadata = load_flow(args.flow_checkpoint)
+    flow, flow_metadata, flow_path = load_flow(args.flow_checkpoint)
+    print(f"mnist-flow: {os.path.relpath(flow_path)}, sha256 {file_sha256(flow_path)[:16]}...")
     mnist, schedule = dh.load_pretrained("mnist")
     networks = {"mnist-flow": flow, "mnist": mnist}
     classifier, _ = dh.load_pretrained("digit-classifier")
@@ -230,6 +248,12 @@ def main(argv=None):
                       for steps, v in velocity_euler.items())
           + f" (pixels span 2, one 8-bit grey level is {2 / 255:.1e}): DDIM is Euler on that ODE, so its rows are DDIM's.")
 
+    pairs = same_rule(results)
+    print("\nThe same step rule at the same calls, mnist-flow's Frechet distance over mnist's (paired 95% interval; "
+          "mnist's Euler is DDIM): " + "; ".join(
+              f"{TITLES[name]} {results[(model, name, steps)]['calls']} calls {r.value:.2f}x ({r.low:.2f}-{r.high:.2f}), "
+              f"{frechet_words(r)}" for (model, name, steps), r in pairs.items()) + ".")
+
     met, words = goal(results[challenger], results[comparator], results[challenger]["ratio"])
     flow_row, mnist_row = results[challenger], results[comparator]
     print(f"\nGoal of issue 33, at {GOAL_CALLS} model calls: {label(challenger)} ({flow_row['calls']} calls; confident "
@@ -246,7 +270,7 @@ def main(argv=None):
              ": at least mnist's training." if min(shares) >= 1 else "."))
     print(f"\n{time.perf_counter() - began:.0f} s in all")
     return {"results": results, "velocity_euler": velocity_euler, "comparator": comparator, "challenger": challenger,
-            "met": met, "floor": floor}
+            "met": met, "floor": floor, "same_rule": pairs}
 
 
 @torch.no_grad()

@@ -25,7 +25,7 @@ def estimate(value, low, high):
     return dh.Estimate(value, (high - low) / 4, low, high)
 
 
-WITHIN = "goal met (no worse beyond the noise; not better beyond it either)"
+WITHIN = "goal met within the noise (no worse beyond it, and not better beyond it either)"
 
 
 @pytest.mark.parametrize("ratio, flow_share, verdict, ending", [
@@ -70,6 +70,12 @@ def test_a_tiny_run_counts_the_grids_calls_prints_every_row_and_its_goal_follows
     ten = [case for case in results if case[0] == "mnist" and results[case]["budget"] == 10]
     assert out["comparator"] == min(ten, key=lambda case: results[case]["frechet_value"])
     assert results[out["comparator"]]["ratio"].value == pytest.approx(1.0)
+    # every mnist-flow row meets mnist's row of the same step rule and steps (Euler: DDIM), paired
+    assert {case: (case[1], case[2]) for case in out["same_rule"]} == {
+        case: (case[1], case[2]) for case in results if case[0] == "mnist-flow"}
+    for case, ratio in out["same_rule"].items():
+        other = ("mnist", "ddim" if case[1] == "euler" else "heun", case[2])
+        assert ratio.value == pytest.approx(results[case]["frechet_value"] / results[other]["frechet_value"])
     # the goal line follows from the numbers: the paired ratio's interval and the shares' ordering
     flow_row, mnist_row = results[out["challenger"]], results[out["comparator"]]
     met = flow_row["ratio"].low <= 1 and dh.ordering(flow_row["confident"], mnist_row["confident"]) >= 0
