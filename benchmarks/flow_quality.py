@@ -65,10 +65,12 @@ def sample(case, network, schedule, x_T):
         return dh.SAMPLERS[name](network, schedule, x_T, steps, clip_x0=True, progress=False)
     elif model == "mnist" and name in dh.FLOW_SAMPLERS:
         start = dh.ode_state(x_T, schedule.alpha_bar(schedule.num_timesteps - 1))
-        return dh.FLOW_SAMPLERS[name](dh.VelocityFromNoise(network, schedule), start, steps, progress=False).clamp(-1, 1)
+        velocity = dh.VelocityFromNoise(network, schedule)  # x0_hat clipped, as for images
+        return dh.FLOW_SAMPLERS[name](velocity, start, steps, progress=False).clamp(-1, 1)
     else:
         raise ValueError(f"no row for model {model!r} with sampler {name!r}: the models are 'mnist-flow' (with "
-                         f"{list(dh.FLOW_SAMPLERS)}) and 'mnist' (with {list(dh.SAMPLERS)} or {list(dh.FLOW_SAMPLERS)})")
+                         f"{list(dh.FLOW_SAMPLERS)}) and 'mnist' (with {list(dh.SAMPLERS)} or "
+                         f"{list(dh.FLOW_SAMPLERS)})")
 
 
 def run(case, networks, schedule, x_T):
@@ -106,7 +108,8 @@ def label(case):
 
 def checkpoint_budget(training):
     """'3,400 steps, 55 min' and the last run's threads and batch, from a checkpoint's metadata."""
-    steps, minutes = training.get("total_steps", training.get("steps")), training.get("total_minutes", training.get("minutes"))
+    steps = training.get("total_steps", training.get("steps"))
+    minutes = training.get("total_minutes", training.get("minutes"))
     threads = training.get("threads", "?")
     return steps, minutes, (f"{steps:,} steps, {minutes:.{0 if minutes >= 10 else 1}f} min (last run: {threads} "
                             f"thread{'' if threads == 1 else 's'}, batches of {training.get('batch_size', '?')})")
@@ -130,10 +133,11 @@ def goal(flow, mnist, ratio):
     'confident' Estimate; ratio: the paired Estimate of flow's Frechet distance over mnist's."""
     frechet = frechet_words(ratio)
     order = dh.ordering(flow["confident"], mnist["confident"])
-    share = {-1: "mnist-flow lower beyond the noise", 0: "within the noise", 1: "mnist-flow higher beyond the noise"}[order]
+    share = {-1: "mnist-flow lower beyond the noise", 0: "within the noise",
+             1: "mnist-flow higher beyond the noise"}[order]
     met = ratio.low <= 1 and order >= 0
-    verdict = ("met within the noise (no worse beyond it, and not better beyond it either)" if frechet == share == "within the noise"
-               else "met" if met else "NOT met")
+    verdict = ("met within the noise (no worse beyond it, and not better beyond it either)"
+               if frechet == share == "within the noise" else "met" if met else "NOT met")
     return met, f"Frechet {frechet}, confident share {share}: goal {verdict}"
 
 
@@ -156,7 +160,8 @@ def same_rule(results):
 def parse_calls(text):
     calls = tuple(sorted({int(part) for part in text.split(",")}))
     if GOAL_CALLS not in calls or calls[0] < 1:
-        raise argparse.ArgumentTypeError(f"--calls must be positive budgets including the goal's {GOAL_CALLS}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"--calls must be positive budgets including the goal's {GOAL_CALLS}, "
+                                         f"got {text!r}")
     return calls
 
 
@@ -194,7 +199,8 @@ def main(argv=None):
     plan = ([("mnist-flow", "euler", b) for b in args.calls] + [("mnist-flow", "heun", b) for b in heun_calls]
             + [("mnist", "ddim", b) for b in args.calls] + [("mnist", "unipc", b) for b in args.calls]
             + [("mnist", "dpm_solver", GOAL_CALLS), *(("mnist", "heun", b) for b in heun_calls)])
-    cases = {(model, name, steps_for(model, name, budget, networks, schedule, noise)): budget for model, name, budget in plan}
+    cases = {(model, name, steps_for(model, name, budget, networks, schedule, noise)): budget
+             for model, name, budget in plan}
 
     results = {case: {"budget": budget, "seconds": [], "digits": []} for case, budget in cases.items()}
     for round_number, part in enumerate(torch.arange(n).tensor_split(args.repeats)):
@@ -202,13 +208,15 @@ def main(argv=None):
             row["calls"], seconds, digits = run(case, networks, schedule, noise[part])
             row["seconds"].append(seconds / len(part))
             row["digits"].append(digits)
-        print(f"  {time.perf_counter() - began:5.0f} s: round {round_number + 1} of {args.repeats} done", file=sys.stderr, flush=True)
+        print(f"  {time.perf_counter() - began:5.0f} s: round {round_number + 1} of {args.repeats} done",
+              file=sys.stderr, flush=True)
 
     check = noise[:min(args.check, n)]
     velocity_euler = {}
     for case in [c for c in results if c[:2] == ("mnist", "ddim")]:
         calls, _, digits = run(("mnist", "euler", case[2]), networks, schedule, check)
-        velocity_euler[case[2]] = {"calls": calls, "difference": (digits - torch.cat(results[case]["digits"])[:len(check)]).abs().max().item()}
+        ddim = torch.cat(results[case]["digits"])[:len(check)]
+        velocity_euler[case[2]] = {"calls": calls, "difference": (digits - ddim).abs().max().item()}
 
     resample_samples = torch.randint(0, n, (args.bootstrap, n), generator=torch.Generator().manual_seed(0))
     resample_real = torch.randint(0, half, (args.bootstrap, half), generator=torch.Generator().manual_seed(1))
@@ -230,7 +238,8 @@ def main(argv=None):
         row["ratio"] = recentred(row["frechet_value"] / results[comparator]["frechet_value"],
                                  row["boot"] / results[comparator]["boot"])
 
-    print(f'| model | sampler | grid | steps | calls | ms / digit | confident | Fréchet (95%) | / {label(comparator)} (95%) |')
+    print(f"| model | sampler | grid | steps | calls | ms / digit | confident | Fréchet (95%) | "
+          f"/ {label(comparator)} (95%) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for case, row in results.items():
         p, f, r = row["confident"], row["frechet"], row["ratio"]
