@@ -79,7 +79,7 @@ def test_missing_files_and_unknown_names(tmp_path):
 def test_list_pretrained_names_every_entry_and_loading_checks_the_file_hash(saved, monkeypatch, tmp_path):
     rows = dh.list_pretrained()
     assert [row["name"] for row in rows] == ["mnist", "mnist-cond", "digit-classifier", "mnist-flow"]
-    assert [row["available"] for row in rows] == [True, True, True, False]  # mnist-flow: registered, not yet trained
+    assert [row["available"] for row in rows] == [True, True, True, True]
     path = saved[0]
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", str(path.parent))
     monkeypatch.setitem(pretrained.PRETRAINED, "mnist", dict(file=path.name, sha256=pretrained.file_sha256(path),

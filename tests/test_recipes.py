@@ -97,5 +97,5 @@ def test_the_mnist_flow_recipe_trains_previews_and_writes_a_checkpoint(tmp_path,
     assert os.path.isfile(os.path.join(tmp_path, "mnist-flow", "preview_000002.png"))
     x_T = torch.randn(2, 1, 28, 28)
     assert dh.flow_euler_sample(model, x_T, 2, progress=False).shape == x_T.shape
-    with pytest.raises(FileNotFoundError, match="not shipped"):  # registered, trained by the lead
-        dh.load_pretrained("mnist-flow")
+    shipped, shipped_schedule = dh.load_pretrained("mnist-flow")  # the shipped one: the same recipe, trained longer
+    assert shipped.config == model.config and shipped_schedule is None

@@ -12,7 +12,7 @@ SHIPPED = [name for name, entry in pretrained.PRETRAINED.items() if entry["sha25
 
 
 def test_every_recorded_checkpoint_is_in_the_package():
-    assert set(SHIPPED) == {"mnist", "mnist-cond", "digit-classifier"}
+    assert set(SHIPPED) == {"mnist", "mnist-cond", "digit-classifier", "mnist-flow"}
     for name in SHIPPED:
         path = os.path.join(pretrained.WEIGHTS_DIR, pretrained.PRETRAINED[name]["file"])
         assert os.path.isfile(path), f"{name}: {path} is missing"
@@ -67,7 +67,7 @@ def test_the_classifier_recognises_real_digits():
     assert report["accuracy"] > 0.97 and report["confident"] > 0.95, report
 
 
-@pytest.mark.parametrize("name", ["mnist", "mnist-cond"])
+@pytest.mark.parametrize("name", ["mnist", "mnist-cond", "mnist-flow"])
 def test_shipped_models_draw_digits_the_classifier_recognises(name, tmp_path):
     """A guard against shipping a broken or swapped file: 100 fixed-seed samples (DDIM, 20 steps).
     Pure noise or an untrained model gets almost none recognised; the bars are far below the
