@@ -30,10 +30,10 @@ Then the goal of issue 33: at 10 model calls, is "mnist-flow" (its better 10-cal
 Heun 5, 9 calls) at least as good by Frechet distance (the paired ratio's interval) and confident
 share (dh.compare) as "mnist" with its best 10-call sampler here; "within the noise" where the
 intervals say so. And both training budgets, from the checkpoints' metadata.
-Time: about 15 minutes at --samples 400 with --threads 1 on 2 cores shared with other jobs (about
-350 model calls a digit, 6 ms a digit-call there; two threads on cores shared with others ran
-several times slower); --samples 100 for a quick look (fewer samples than the classifier's 128
-features: its Frechet distances are mostly noise).
+Time, measured at --samples 400 with --threads 1 (about 350 model calls a digit): 7.4 minutes on 2
+cores shared with other jobs (load average 3.5-5), 4.6 at load 1.3; two threads on cores shared
+with others ran several times slower than one. --samples 100 for a quick look (fewer samples than
+the classifier's 128 features: its Frechet distances are mostly noise).
 """
 import argparse
 import os
