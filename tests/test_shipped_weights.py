@@ -27,6 +27,8 @@ def test_shipped_checkpoints_load_in_eval_mode_and_run(name):
     with torch.no_grad():
         if name == "digit-classifier":
             assert schedule is None and model(x).shape == (4, 10)
+        elif model.config.get("continuous_time"):  # a flow-matching velocity model: t in [0, 1], no schedule
+            assert schedule is None and model(x, torch.tensor([0.0, 0.01, 0.5, 1.0])).shape == x.shape
         else:
             y = torch.tensor([0, 3, 7, dh.NULL_LABEL]) if model.config["num_classes"] else None
             assert model(x, torch.tensor([0, 10, 500, 999]), y).shape == x.shape
