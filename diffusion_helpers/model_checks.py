@@ -17,6 +17,15 @@ def check_model(name, model):
     return model
 
 
+def check_velocity_model(name, model, fix):
+    """``check_model``, and refuse a DDPM noise predictor (integer timesteps, ``continuous_time`` False)
+    where a velocity model of t in [0, 1] is needed; ``fix`` completes the message for the caller."""
+    check_model(name, model)
+    if getattr(model, "continuous_time", None) is False:
+        raise TypeError(f"{name} {fix}")
+    return model
+
+
 def check_input_matches(module, x, name="x", device=True):
     """Refuse an input x that the module's weights cannot meet: another floating-point dtype (e.g.
     float64 against float32 weights) or, with ``device``, another device."""
