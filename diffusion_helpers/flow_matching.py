@@ -25,7 +25,7 @@ import torch
 
 from ._checks import (check_choice, check_data, check_float_tensor, check_int, check_number, check_same_shape,
                       check_seed, check_unit_times)
-from .model_checks import check_model_input, check_prediction_shape, check_velocity_model
+from .model_checks import check_model_input, check_prediction_shape, check_time_kind
 from .uncertainty import recentred
 
 REDUCTIONS = ("mean", "none")
@@ -99,9 +99,9 @@ def flow_matching_loss(model, x0, t=None, noise=None, y=None, *, generator=None,
         reduction: "mean" for one number, "none" for the loss of each sample, (B,).
     Returns a 0-d tensor, or (B,).
     """
-    check_velocity_model("model", model, "takes integer timesteps (a DDPM noise predictor): flow matching needs a "
-                         "velocity model of continuous time t in [0, 1]; build it with continuous_time=True, e.g. "
-                         "dh.MLPDenoiser(continuous_time=True) or dh.UNet(continuous_time=True)")
+    check_time_kind("model", model, True, "takes integer timesteps (a DDPM noise predictor): flow matching needs a "
+                    "velocity model of continuous time t in [0, 1]; build it with continuous_time=True, e.g. "
+                    "dh.MLPDenoiser(continuous_time=True) or dh.UNet(continuous_time=True)")
     check_float_tensor("x0", x0)
     if x0.shape[0] == 0:
         raise ValueError(f"x0 holds no samples (shape {tuple(x0.shape)}): give a batch of at least one")

@@ -22,7 +22,7 @@ from ._checks import check_bool, check_float_tensor, check_int, check_number, ch
 from .flow_matching import x0_hat_from_velocity
 from .guidance import check_guidance, guided_noise_checked
 from .loop import SamplerState, run_to_end
-from .model_checks import check_model_input, check_velocity_model
+from .model_checks import check_model_input, check_time_kind
 
 
 def euler_step(x, t, t_next, velocity):
@@ -103,9 +103,9 @@ def prepare_flow_sampling(model, x_T, num_steps, default_num_steps, times, y, gu
     """Check a flow sampler's arguments once, before any model call, and fix its grid. times=None:
     the model's own grid (``model.ode_times(num_steps)``, as dh.VelocityFromNoise has) if it has
     one, else ``flow_times(num_steps)``. Returns (times as a list of floats, y, guidance_scale)."""
-    check_velocity_model("model", model, "predicts noise at integer timesteps (a DDPM model): the flow samplers "
-                         "integrate a velocity. Sample it with dh.SAMPLERS, or turn it into a velocity field: "
-                         "dh.VelocityFromNoise(model, schedule)")
+    check_time_kind("model", model, True, "predicts noise at integer timesteps (a DDPM model): the flow samplers "
+                    "integrate a velocity. Sample it with dh.SAMPLERS, or turn it into a velocity field: "
+                    "dh.VelocityFromNoise(model, schedule)")
     check_float_tensor("x_T", x_T)
     if x_T.shape[0] == 0:
         raise ValueError(f"x_T holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")

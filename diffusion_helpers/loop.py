@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_choice, check_float_tensor, warn
 from .guidance import check_guidance, check_guidance_interval, guided_noise_checked, scale_at
-from .model_checks import check_model, check_model_input, check_prediction, check_trained_schedule
+from .model_checks import check_model_input, check_prediction, check_time_kind, check_trained_schedule
 from .schedules import NoiseSchedule
 from .timesteps import SPACINGS, check_timestep_sequence, make_timesteps
 
@@ -54,7 +54,9 @@ def prepare_sampling(model, schedule, x_T, num_steps, default_num_steps, *, time
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     default_num_steps = schedule.num_timesteps if default_num_steps is None else default_num_steps
-    check_model("model", model)
+    check_time_kind("model", model, False, "is a velocity model of continuous time t in [0, 1] (flow matching): the "
+                    "DDPM samplers need a noise predictor of integer timesteps. Sample it with dh.FLOW_SAMPLERS, "
+                    "e.g. dh.flow_euler_sample(model, x_T, num_steps)")
     check_float_tensor(x_T_name, x_T)
     if x_T.shape[0] == 0:
         raise ValueError(f"{x_T_name} holds no samples (shape {tuple(x_T.shape)}): give a batch of at least one")

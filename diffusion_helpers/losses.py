@@ -7,7 +7,7 @@ variational bound would put on each timestep instead (eq. 12).
 import torch
 
 from ._checks import check_choice, check_float_tensor, check_timesteps
-from .model_checks import check_model, check_model_input, check_prediction_shape
+from .model_checks import check_model_input, check_prediction_shape, check_time_kind
 from .sampling import reverse_variance
 from .schedules import NoiseSchedule
 
@@ -34,7 +34,9 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
         reduction: "mean" for one number, "none" for the loss of each sample, (B,).
     Returns a 0-d tensor, or (B,).
     """
-    check_model("model", model)
+    check_time_kind("model", model, False, "is a velocity model of continuous time t in [0, 1]: the diffusion loss "
+                    "trains a noise predictor of integer timesteps. Build it without continuous_time=True, or train "
+                    "it with dh.flow_matching_loss (dh.train(model, None, data, objective='flow_matching'))")
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
     check_float_tensor("x0", x0)

@@ -17,11 +17,13 @@ def check_model(name, model):
     return model
 
 
-def check_velocity_model(name, model, fix):
-    """``check_model``, and refuse a DDPM noise predictor (integer timesteps, ``continuous_time`` False)
-    where a velocity model of t in [0, 1] is needed; ``fix`` completes the message for the caller."""
+def check_time_kind(name, model, continuous_time, fix):
+    """``check_model``, and refuse a model of the other kind of time: with ``continuous_time`` True a
+    DDPM noise predictor (integer timesteps, its ``continuous_time`` False) where a velocity model of
+    t in [0, 1] is needed, with False a velocity model where a noise predictor is needed. A plain
+    function (no ``continuous_time``) passes. ``fix`` completes the message for the caller."""
     check_model(name, model)
-    if getattr(model, "continuous_time", None) is False:
+    if getattr(model, "continuous_time", None) is (not continuous_time):
         raise TypeError(f"{name} {fix}")
     return model
 

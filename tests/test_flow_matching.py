@@ -153,3 +153,23 @@ def test_path_straightness_estimate_is_total_length_over_total_distance_with_an_
     assert dh.path_straightness(loop)[1] > 1e6 and dh.path_straightness_estimate(loop).value == pytest.approx(3 / (1 + 1e-6))
     with pytest.raises(ValueError, match="resamples"):
         dh.path_straightness_estimate(two, resamples=1)
+
+
+@pytest.mark.parametrize("sampler", sorted(dh.SAMPLERS))
+def test_the_ddpm_samplers_and_loss_refuse_a_velocity_model_before_any_call(sampler):
+    """The mirror of the check above: a continuous-time model (or a DDPM model turned into a
+    velocity field) given to a DDPM sampler or the diffusion loss is refused before it is called."""
+    schedule = dh.NoiseSchedule("linear", 100)
+    calls = []
+
+    class Velocity(dh.MLPDenoiser):
+        def forward(self, *args, **kwargs):
+            calls.append(1)
+            return super().forward(*args, **kwargs)
+
+    for model in (Velocity(continuous_time=True), dh.VelocityFromNoise(dh.MLPDenoiser(), schedule)):
+        with pytest.raises(TypeError, match="velocity model of continuous time.*dh.FLOW_SAMPLERS"):
+            dh.SAMPLERS[sampler](model, schedule, torch.randn(4, 2), 5, progress=False)
+    with pytest.raises(TypeError, match="the diffusion loss trains a noise predictor.*flow_matching_loss"):
+        dh.diffusion_loss(Velocity(continuous_time=True), schedule, torch.rand(4, 2) * 2 - 1)
+    assert calls == []
