@@ -1,12 +1,12 @@
 """DDPM's path in flow matching's words: a noise predictor turned into a velocity field.
 
 DDPM's path mixes data and noise as x = sqrt(abar) x_0 + sqrt(1 - abar) eps (DDPM eq. 4). Write
-a = sqrt(abar), s = sqrt(1 - abar). Every path of the form x = alpha(tau) x_0 + sigma(tau) eps has a
-probability-flow ODE, the conditional velocity alpha' x_0 + sigma' eps averaged over what x_t
+a = sqrt(abar), s = sqrt(1 - abar). Every path of the form x = a(tau) x_0 + s(tau) eps has a
+probability-flow ODE, the conditional velocity a' x_0 + s' eps averaged over what x_t
 leaves unknown (Lipman et al. 2023, theorem 1; Song et al. 2021b, eq. 13):
 
-    dx/dtau = alpha'(tau) x0_hat + sigma'(tau) eps_hat,    eps_hat = E[eps | x],
-    x0_hat = (x - sigma eps_hat) / alpha                                     (DDPM eq. 15)
+    dx/dtau = a'(tau) x0_hat + s'(tau) eps_hat,    eps_hat = E[eps | x],
+    x0_hat = (x - s eps_hat) / a = E[x_0 | x]                                (DDPM eq. 15)
 
 so a noise predictor gives the velocity in any time variable tau. Two choices make the path a
 straight line in tau, where one Euler step along a constant velocity is exact:
@@ -20,19 +20,23 @@ straight line in tau, where one Euler step along a constant velocity is exact:
     (abar = 1, data) to 1 (abar = 0, noise); inverted, t / (1 - t) = s / a gives
     abar = (1 - t)^2 / ((1 - t)^2 + t^2). z is x divided by a number that depends only on t, so
     E[eps | z] = E[eps | x] = eps_hat: the DDPM model at that noise level predicts flow matching's
-    noise, and with alpha = 1 - t, sigma = t the velocity is
+    noise, and with the straight path's coefficients 1 - t and t (derivatives -1 and +1) the velocity is
 
-        v(z, t) = eps_hat - x0_hat = (eps_hat - z) / (1 - t),    x0_hat = (z - t eps_hat) / (1 - t),
+        v(z, t) = eps_hat - x0_hat = (eps_hat - z) / (1 - t) = ((a + s) eps_hat - x) / a,
+        x0_hat = (z - t eps_hat) / (1 - t),
 
     the same x0_hat as DDPM eq. 15 forms from x.
 
-"sigma", DDIM's own variable (Song et al. 2021, sec. 4.3, eq. 13-14; Karras et al. 2022's sigma):
+"sigma", DDIM's own variable (Song et al. 2021, sec. 4.3, eq. 13-14; Karras et al. 2022's sigma; the
+series writes it e^-lambda, the noise-to-signal ratio, as its sigma_t is DDIM's sampler noise):
 
-    x_bar = x / a = x_0 + sigma eps,   sigma = s / a = sqrt((1 - abar) / abar),
+    x_bar = x / a = x_0 + sigma eps,   sigma = s / a = sqrt((1 - abar) / abar) = e^-lambda,
     v(x_bar, sigma) = d x_bar / d sigma = eps_hat.
 
 DDIM's step with eta = 0 keeps x0_hat and eps_hat fixed and moves to the new noise level; on a path
-linear in tau that is exactly one Euler step, x_prev = x + (tau_prev - tau) v, in either variable
+linear in tau that is exactly one Euler step, in either variable: the state is x0_hat + tau v
+(x0_hat's definition rearranged), so the new state is x0_hat + tau_prev v = state + (tau_prev - tau) v,
+tau_prev < tau (the step subtracts)
 (tests/test_flow_conversion.py checks it against dh.ddim_sample). x0_hat = state - tau v in both.
 
 One consequence to keep in mind: at each t the rescaled DDPM marginal IS flow matching's, both
@@ -97,10 +101,10 @@ def ode_state(x_t, alpha_bar, time_variable="flow"):
 
 def velocity_from_eps(x_t, eps_hat, alpha_bar, time_variable="flow", clip_x0=False):
     """The probability-flow velocity of DDPM's path from a noise prediction, in the chosen time
-    variable (see the module's docstring for the derivation): alpha' x0_hat + sigma' eps_hat with
+    variable (see the module's docstring for the derivation): a' x0_hat + s' eps_hat with
 
         x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)          (DDPM eq. 15)
-        "flow":  v = dz/dt = eps_hat - x0_hat     (z = (1 - t) x_0 + t eps: alpha' = -1, sigma' = 1)
+        "flow":  v = dz/dt = eps_hat - x0_hat     (z = (1 - t) x_0 + t eps: a' = -1, s' = 1)
         "sigma": v = d x_bar / d sigma = eps_hat  (x_bar = x_0 + sigma eps; DDIM eq. 14)
 
     Args:

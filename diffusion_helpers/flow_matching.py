@@ -71,7 +71,7 @@ def conditional_velocity(x0, noise):
 def x0_hat_from_velocity(x_t, t, velocity):
     """The clean data a velocity implies: x_t = x_0 + t (eps - x_0), so x0_hat = x_t - t v. (The
     noise it implies is x_t + (1 - t) v.) It holds on any path of the form x_t = x_0 + t u with a
-    constant u, so also in DDPM's sigma variable (conversion.py). x_t, velocity (B, ...); t a float
+    constant u, so also in DDPM's sigma variable (flow_conversion.py). x_t, velocity (B, ...); t a float
     or a tensor (B,) of times (any range). Returns (B, ...)."""
     if isinstance(t, torch.Tensor):
         t = _per_sample(t, x_t)
