@@ -1,36 +1,36 @@
 """DDPM's path in flow matching's words: a noise predictor turned into a velocity field.
 
 DDPM's path mixes data and noise as x = sqrt(abar) x_0 + sqrt(1 - abar) eps (DDPM eq. 4). Write
-a = sqrt(abar), s = sqrt(1 - abar). Every path of the form x = a(tau) x_0 + s(tau) eps has a
-probability-flow ODE, the conditional velocity a' x_0 + s' eps averaged over what x_t
+a = sqrt(abar), b = sqrt(1 - abar). Every path of the form x = a(tau) x_0 + b(tau) eps has a
+probability-flow ODE, the conditional velocity a' x_0 + b' eps averaged over what x_t
 leaves unknown (Lipman et al. 2023, theorem 1; Song et al. 2021b, eq. 13):
 
-    dx/dtau = a'(tau) x0_hat + s'(tau) eps_hat,    eps_hat = E[eps | x],
-    x0_hat = (x - s eps_hat) / a = E[x_0 | x]                                (DDPM eq. 15)
+    dx/dtau = a'(tau) x0_hat + b'(tau) eps_hat,    eps_hat = E[eps | x],
+    x0_hat = (x - b eps_hat) / a = E[x_0 | x]                                (DDPM eq. 15)
 
 so a noise predictor gives the velocity in any time variable tau. Two choices make the path a
 straight line in tau, where one Euler step along a constant velocity is exact:
 
-"flow", flow matching's variable (Lipman et al. 2023; Liu et al. 2023). Divide x by a + s:
+"flow", flow matching's variable (Lipman et al. 2023; Liu et al. 2023). Divide x by a + b:
 
-    z = x / (a + s) = a / (a + s) x_0 + s / (a + s) eps = (1 - t) x_0 + t eps,
-    t = s / (a + s) = sqrt(1 - abar) / (sqrt(abar) + sqrt(1 - abar)),   since a / (a + s) = 1 - t.
+    x_tilde = x / (a + b) = a / (a + b) x_0 + b / (a + b) eps = (1 - t) x_0 + t eps,
+    t = b / (a + b) = sqrt(1 - abar) / (sqrt(abar) + sqrt(1 - abar)),   since a / (a + b) = 1 - t.
 
     The rescaled DDPM point lies on flow matching's straight path at time t, which runs from 0
-    (abar = 1, data) to 1 (abar = 0, noise); inverted, t / (1 - t) = s / a gives
-    abar = (1 - t)^2 / ((1 - t)^2 + t^2). z is x divided by a number that depends only on t, so
-    E[eps | z] = E[eps | x] = eps_hat: the DDPM model at that noise level predicts flow matching's
+    (abar = 1, data) to 1 (abar = 0, noise); inverted, t / (1 - t) = b / a gives
+    abar = (1 - t)^2 / ((1 - t)^2 + t^2). x_tilde is x divided by a number that depends only on t, so
+    E[eps | x_tilde] = E[eps | x] = eps_hat: the DDPM model at that noise level predicts flow matching's
     noise, and with the straight path's coefficients 1 - t and t (derivatives -1 and +1) the velocity is
 
-        v(z, t) = eps_hat - x0_hat = (eps_hat - z) / (1 - t) = ((a + s) eps_hat - x) / a,
-        x0_hat = (z - t eps_hat) / (1 - t),
+        v(x_tilde, t) = eps_hat - x0_hat = (eps_hat - x_tilde) / (1 - t) = ((a + b) eps_hat - x) / a,
+        x0_hat = (x_tilde - t eps_hat) / (1 - t),
 
     the same x0_hat as DDPM eq. 15 forms from x.
 
 "sigma", DDIM's own variable (Song et al. 2021, sec. 4.3, eq. 13-14; Karras et al. 2022's sigma; the
 series writes it e^-lambda, the noise-to-signal ratio, as its sigma_t is DDIM's sampler noise):
 
-    x_bar = x / a = x_0 + sigma eps,   sigma = s / a = sqrt((1 - abar) / abar) = e^-lambda,
+    x_bar = x / a = x_0 + sigma eps,   sigma = b / a = sqrt((1 - abar) / abar) = e^-lambda,
     v(x_bar, sigma) = d x_bar / d sigma = eps_hat.
 
 DDIM's step with eta = 0 keeps x0_hat and eps_hat fixed and moves to the new noise level; on a path
@@ -45,7 +45,7 @@ ideal flow-matching model define the same velocity field in the "flow" variable 
 flow authors' "DDIM is Euler on a straight-line rectified flow", Liu et al. 2024, blog post "DDIM
 and natural Euler"). What differs is what the network predicts (eps or v), how training weighs the
 times (uniform timesteps on DDPM's schedule, or uniform t), and the coordinates a path is drawn in:
-DDPM's x = a x_0 + s eps walks a quarter circle (a^2 + s^2 = 1), z the straight chord.
+DDPM's (a, b) walks a quarter circle (a^2 + b^2 = 1) and x an arc, x_tilde the straight chord.
 """
 import math
 
@@ -72,11 +72,11 @@ def ode_time(alpha_bar, time_variable="flow"):
         alpha_bar = check_number("alpha_bar", alpha_bar, low=0.0, high=1.0)
         if alpha_bar == 0 and time_variable == "sigma":
             raise ValueError("alpha_bar must be > 0 for the sigma variable (pure noise is at sigma = inf)")
-    a, s = _sqrt(alpha_bar), _sqrt(1 - alpha_bar)
+    a, b = _sqrt(alpha_bar), _sqrt(1 - alpha_bar)
     if time_variable == "flow":
-        return s / (a + s)
+        return b / (a + b)
     elif time_variable == "sigma":
-        return s / a
+        return b / a
     else:
         raise ValueError(f"time_variable must be one of {list(TIME_VARIABLES)}, got {time_variable!r}")
 
@@ -89,22 +89,22 @@ def alpha_bar_from_flow_time(t):
 
 def ode_state(x_t, alpha_bar, time_variable="flow"):
     """A point x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps of DDPM's path as the ODE's state in the
-    chosen variable: "flow" z = x_t / (sqrt(abar) + sqrt(1 - abar)) (on the straight path (1 - t) x_0
+    chosen variable: "flow" x_tilde = x_t / (sqrt(abar) + sqrt(1 - abar)) (on the straight path (1 - t) x_0
     + t eps); "sigma" x_bar = x_t / sqrt(abar) (= x_0 + sigma eps). x_t (B, ...), alpha_bar a float.
     E.g. the start of a flow sampler for DDPM's x_T: ``ode_state(x_T, schedule.alpha_bar(T - 1))``."""
     check_float_tensor("x_t", x_t)
     check_choice("time_variable", time_variable, TIME_VARIABLES)
     alpha_bar = check_number("alpha_bar", alpha_bar, low=0.0 if time_variable == "flow" else 1e-300, high=1.0)
-    a, s = math.sqrt(alpha_bar), math.sqrt(1 - alpha_bar)
-    return x_t / (a + s) if time_variable == "flow" else x_t / a
+    a, b = math.sqrt(alpha_bar), math.sqrt(1 - alpha_bar)
+    return x_t / (a + b) if time_variable == "flow" else x_t / a
 
 
 def velocity_from_eps(x_t, eps_hat, alpha_bar, time_variable="flow", clip_x0=False):
     """The probability-flow velocity of DDPM's path from a noise prediction, in the chosen time
-    variable (see the module's docstring for the derivation): a' x0_hat + s' eps_hat with
+    variable (see the module's docstring for the derivation): a' x0_hat + b' eps_hat with
 
         x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)          (DDPM eq. 15)
-        "flow":  v = dz/dt = eps_hat - x0_hat     (z = (1 - t) x_0 + t eps: a' = -1, s' = 1)
+        "flow":  v = dx_tilde/dt = eps_hat - x0_hat    (x_tilde = (1 - t) x_0 + t eps: a' = -1, b' = 1)
         "sigma": v = d x_bar / d sigma = eps_hat  (x_bar = x_0 + sigma eps; DDIM eq. 14)
 
     Args:
@@ -133,13 +133,13 @@ def velocity_from_eps(x_t, eps_hat, alpha_bar, time_variable="flow", clip_x0=Fal
 
 
 class VelocityFromNoise:
-    """A DDPM noise predictor as a velocity model: ``v = VelocityFromNoise(model, schedule)(z, t)``,
+    """A DDPM noise predictor as a velocity model: ``v = VelocityFromNoise(model, schedule)(x_tilde, t)``,
     so that the flow samplers (dh.FLOW_SAMPLERS) sample a DDPM model with the same Euler and Heun
     steps as a flow-matching one. In the "flow" variable a DDPM run is: start from
     ``ode_state(x_T, schedule.alpha_bar(T - 1))``, integrate to t = 0, and the state is the sample.
 
     At time t it finds the timestep k whose noise level has that time (``ode_time``), asks the
-    model eps_hat = model(x, k) at DDPM's x = z (a + s) (or x_bar a) and returns ``velocity_from_eps``. A
+    model eps_hat = model(x, k) at DDPM's x = x_tilde (a + b) (or x_bar a) and returns ``velocity_from_eps``. A
     DDPM model knows only its T noise levels, so a time between two of them is refused (no silent
     rounding): sample on ``ode_times(num_steps)``, the flow samplers' default grid for this model (Euler and
     Heun evaluate only on the grid; Heun's last step, to t = 0, is an Euler step).
@@ -150,7 +150,7 @@ class VelocityFromNoise:
         time_variable: "flow" (t in [0, 1)) or "sigma" (DDIM's sigma in [0, inf)).
         clip_x0: clamp x0_hat to [-1, 1] and use the eps_hat that goes with it, as the DDPM
             samplers do; None: yes for images (a model with data_range), no for points.
-    Shapes: z (B, ...), t (B,) floats, y (B,) or None -> v (B, ...).
+    Shapes: x_tilde (B, ...), t (B,) floats, y (B,) or None -> v (B, ...).
     """
     continuous_time = True  # takes float times: the DDPM samplers and losses refuse it
 
@@ -200,7 +200,7 @@ class VelocityFromNoise:
     def __call__(self, state, t, y=None):
         k = self.timesteps_at(t).to(state.device)
         alpha_bar = self.alpha_bars[k.cpu()].to(state.device, state.dtype).reshape(-1, *([1] * (state.dim() - 1)))
-        a, s = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
-        x = state * (a + s) if self.time_variable == "flow" else state * a
+        a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+        x = state * (a + b) if self.time_variable == "flow" else state * a
         eps_hat = self.model(x, k) if y is None else self.model(x, k, y)
         return velocity_from_eps(x, eps_hat, alpha_bar, self.time_variable, self.clip_x0)

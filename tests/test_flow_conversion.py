@@ -81,8 +81,8 @@ def test_ddim_is_euler_on_ddpm_ode_in_its_time_variable(time_variable, clip_x0):
         timesteps = dh.make_timesteps(1000, num_steps, "trailing").tolist()
         for k, state in zip(timesteps[1:], euler_path[1:-1]):  # the states between, back in DDPM's x_t
             alpha_bar = S.alpha_bar(k)
-            a, s = math.sqrt(alpha_bar), math.sqrt(1 - alpha_bar)
-            x_t = state * (a + s) if time_variable == "flow" else state * a
+            a, b = math.sqrt(alpha_bar), math.sqrt(1 - alpha_bar)
+            x_t = state * (a + b) if time_variable == "flow" else state * a
             torch.testing.assert_close(x_t, ddim_path[timesteps.index(k)], rtol=0, atol=64 * num_steps * EPS64 * scale)
 
 
