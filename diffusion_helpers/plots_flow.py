@@ -77,11 +77,14 @@ def plot_conditional_paths(paths, marks=None, limit=3.0, title=None, size=4.6):
         if not isinstance(path, torch.Tensor) or path.dim() != 3 or path.shape[2] != 2:
             raise ValueError(f"paths[{name!r}] must be a tensor (K, P, 2), got {getattr(path, 'shape', path)!r}")
         path, color = path.detach().float().cpu().numpy(), f"C{index}"
-        ax.plot(path[:, :, 0], path[:, :, 1], color=color, lw=1.5, ls=("-", "--", ":")[index % 3])
-        ax.plot([], [], color=color, lw=1.5, ls=("-", "--", ":")[index % 3], label=name)
+        style = dict(color=color, lw=1.5, ls=("-", "--", ":")[index % 3])
+        marker = dict(marker=("o", "D", "x")[index % 3], markersize=(4, 7, 7)[index % 3],  # told apart where paths overlap
+                      markerfacecolor=("auto", "none", "auto")[index % 3])
+        ax.plot(path[:, :, 0], path[:, :, 1], **style)
+        ax.plot([], [], label=name, **style, **(marker if marks else {}))
         if marks:
             chosen = np.linspace(0, len(path) - 1, marks).round().astype(int)
-            ax.scatter(path[chosen, :, 0], path[chosen, :, 1], s=12, color=color, zorder=3)
+            ax.plot(path[chosen, :, 0], path[chosen, :, 1], ls="none", color=color, zorder=3 + index, **marker)
     first = next(iter(paths.values())).detach().float().cpu().numpy()
     ax.scatter(first[0, :, 0], first[0, :, 1], marker="s", s=50, color="black", zorder=4, label="x0 (data, t = 0)")
     ax.legend(loc="upper left", fontsize=8)

