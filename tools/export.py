@@ -157,7 +157,7 @@ def text_badges(body):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["site", "slides", "tag"])
-    parser.add_argument("--notebooks", nargs="*", help="names such as 01_noise_schedules (default: all six)")
+    parser.add_argument("--notebooks", nargs="*", help="names such as 01_noise_schedules (default: every notebook)")
     parser.add_argument("--full", action="store_true", help="run in full mode (the stated times; slow)")
     parser.add_argument("--presenter", action="store_true", help="fonts and figures for a lecture hall")
     parser.add_argument("--no-code", action="store_true", help="slides of text and figures only")
