@@ -23,12 +23,12 @@ refuses float times.
 """
 import torch
 
-from ._checks import (check_choice, check_data, check_float_tensor, check_int, check_number, check_same_shape,
+from ._checks import (check_data, check_float_tensor, check_int, check_number, check_same_shape,
                       check_seed, check_unit_times)
-from .model_checks import check_model_input, check_prediction_shape, check_time_kind
+from .losses import check_loss_batch, reduce_loss
+from .model_checks import check_prediction_shape, check_time_kind
 from .uncertainty import recentred
 
-REDUCTIONS = ("mean", "none")
 
 
 def _per_sample(t, x):
@@ -102,12 +102,7 @@ def flow_matching_loss(model, x0, t=None, noise=None, y=None, *, generator=None,
     check_time_kind("model", model, True, "takes integer timesteps (a DDPM noise predictor): flow matching needs a "
                     "velocity model of continuous time t in [0, 1]; build it with continuous_time=True, e.g. "
                     "dh.MLPDenoiser(continuous_time=True) or dh.UNet(continuous_time=True)")
-    check_float_tensor("x0", x0)
-    if x0.shape[0] == 0:
-        raise ValueError(f"x0 holds no samples (shape {tuple(x0.shape)}): give a batch of at least one")
-    check_model_input(model, x0, "x0")
-    check_choice("reduction", reduction, REDUCTIONS)
-    draw_on = generator.device if generator is not None else x0.device
+    draw_on = check_loss_batch(model, x0, reduction, generator)
     if t is None:
         t = torch.rand(x0.shape[0], generator=generator, device=draw_on, dtype=x0.dtype).to(x0.device)
     t = check_unit_times(t, x0.shape[0], device=x0.device, dtype=x0.dtype).to(x0.dtype)
@@ -116,12 +111,7 @@ def flow_matching_loss(model, x0, t=None, noise=None, y=None, *, generator=None,
     x_t, noise = linear_path(x0, t, noise)
     prediction = check_prediction_shape(model(x_t, t) if y is None else model(x_t, t, y), x_t)
     per_sample = (prediction.float() - conditional_velocity(x0, noise).float()).square().flatten(1).mean(1)
-    if reduction == "mean":
-        return per_sample.mean()
-    elif reduction == "none":
-        return per_sample
-    else:
-        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    return reduce_loss(per_sample, reduction)
 
 
 def zero_velocity_loss(data):

@@ -15,6 +15,28 @@ LOSS_WEIGHTINGS = ("uniform", "min_snr")
 REDUCTIONS = ("mean", "none")
 
 
+def check_loss_batch(model, x0, reduction, generator):
+    """The checks every loss makes of its batch, before drawing anything: x0 a non-empty float
+    tensor (B, ...) the model can take, ``reduction`` in REDUCTIONS. Returns the device that t and
+    the noise are drawn on (the generator's, else x0's)."""
+    check_float_tensor("x0", x0)
+    if x0.shape[0] == 0:
+        raise ValueError(f"x0 holds no samples (shape {tuple(x0.shape)}): give a batch of at least one")
+    check_model_input(model, x0, "x0")
+    check_choice("reduction", reduction, REDUCTIONS)
+    return generator.device if generator is not None else x0.device
+
+
+def reduce_loss(per_sample, reduction):
+    """Each sample's loss (B,) as one number ("mean") or as it is ("none")."""
+    if reduction == "mean":
+        return per_sample.mean()
+    elif reduction == "none":
+        return per_sample
+    else:
+        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+
+
 def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator=None, reduction="mean"):
     """The simple DDPM loss (Ho et al. 2020, eq. 14), the one loss every training run uses:
 
@@ -39,12 +61,7 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
                     "it with dh.flow_matching_loss (dh.train(model, None, data, objective='flow_matching'))")
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
-    check_float_tensor("x0", x0)
-    if x0.shape[0] == 0:
-        raise ValueError(f"x0 holds no samples (shape {tuple(x0.shape)}): give a batch of at least one")
-    check_model_input(model, x0, "x0")
-    check_choice("reduction", reduction, REDUCTIONS)
-    draw_on = generator.device if generator is not None else x0.device
+    draw_on = check_loss_batch(model, x0, reduction, generator)
     if t is None:
         t = torch.randint(schedule.num_timesteps, (x0.shape[0],), generator=generator, device=draw_on)
     t = check_timesteps(t, x0.shape[0], schedule.num_timesteps, device=x0.device)
@@ -53,12 +70,7 @@ def diffusion_loss(model, schedule, x0, t=None, noise=None, y=None, *, generator
     x_t, noise = schedule.q_sample(x0, t, noise)
     prediction = check_prediction_shape(model(x_t, t) if y is None else model(x_t, t, y), x_t)
     per_sample = (prediction.float() - noise.float()).square().flatten(1).mean(1)
-    if reduction == "mean":
-        return per_sample.mean()
-    elif reduction == "none":
-        return per_sample
-    else:
-        raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    return reduce_loss(per_sample, reduction)
 
 
 def loss_weights(config, schedule, t):
